@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from config import views
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/", include("config.api_urls")),
+    # Public, anonymous pages: the QR target, its images, GS1 Digital Link.
+    path("", include("shipments.public_urls")),
+    # Staff pages of each app.
+    path("", include("shipments.label_urls")),
+    path("", include("traceability.urls")),
+    path("", include("farms.urls")),
+    path("", include("shipments.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,283 @@
+"""How lots move and what a QR code leads to: retailers, stores, shipments, their items and scans."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from farms import gs1
+from farms.models import Farm, Membership, Village
+from traceability.models import Batch
+
+# Uppercase base32 without the look-alikes 0/O and 1/I: 32 symbols, 5 bits each.
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+CODE_LENGTH = 16  # 80 bits
+PUBLIC_PATH = "/s/"
+
+
+def new_public_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+class Retailer(models.Model):
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
+    gln = models.CharField(
+        _("GLN"),
+        max_length=13,
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[gs1.validate_gln],
+    )
+
+    class Meta:
+        ordering = ["name_zh"]
+        verbose_name = _("retailer")
+        verbose_name_plural = _("retailers")
+        constraints = [gs1.check_constraint("gln", 13, "retailer_gln_check_digit")]
+
+    def __str__(self) -> str:
+        return self.name_zh
+
+
+class Store(models.Model):
+    retailer = models.ForeignKey(
+        Retailer,
+        verbose_name=_("retailer"),
+        on_delete=models.PROTECT,
+        related_name="stores",
+    )
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
+    city_zh = models.CharField(_("city (Chinese)"), max_length=50)
+    city_en = models.CharField(_("city (English)"), max_length=50, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    gln = models.CharField(
+        _("GLN"),
+        max_length=13,
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[gs1.validate_gln],
+    )
+
+    class Meta:
+        ordering = ["retailer", "name_zh"]
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+        constraints = [
+            gs1.check_constraint("gln", 13, "store_gln_check_digit"),
+            models.UniqueConstraint(fields=["retailer", "name_zh"], name="store_name_unique_per_retailer"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name_zh
+
+
+class RetailerStaff(models.Model):
+    """A person who works for a retailer: manages its stores and shipments, prints labels, recalls."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="retailer_roles",
+    )
+    retailer = models.ForeignKey(Retailer, on_delete=models.CASCADE, related_name="staff")
+
+    class Meta:
+        verbose_name = _("retailer staff")
+        verbose_name_plural = _("retailer staff")
+        constraints = [models.UniqueConstraint(fields=["user", "retailer"], name="retailer_staff_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.retailer}"
+
+
+class ShipmentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "ShipmentQuerySet":
+        """Shipments a user may read: auditors all; retailer staff their retailer's; village members
+        the shipments that leave their village."""
+        if not user.is_authenticated:
+            return self.none()
+        if Membership.objects.sees_everything(user):
+            return self.all()
+        return self.filter(
+            Q(store__retailer__staff__user=user) | Q(origin_village_id__in=Membership.objects.village_ids(user))
+        ).distinct()
+
+    def managed_by(self, user) -> "ShipmentQuerySet":
+        """Shipments a user may change (items, dispatch, receive, labels): their retailer's staff."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(store__retailer__staff__user=user)
+
+    def in_transit(self) -> "ShipmentQuerySet":
+        return self.filter(status=Shipment.Status.DISPATCHED)
+
+    def by_public_code(self, code: str) -> "ShipmentQuerySet":
+        return self.filter(public_code=code.strip().upper())
+
+
+class ShipmentStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PACKED = "packed", _("Packed")
+    DISPATCHED = "dispatched", _("Dispatched")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Shipment(models.Model):
+    Status = ShipmentStatus
+
+    public_code = models.CharField(_("public code"), max_length=CODE_LENGTH, unique=True, editable=False)
+    origin_village = models.ForeignKey(
+        Village,
+        verbose_name=_("origin village"),
+        on_delete=models.PROTECT,
+        related_name="shipments",
+    )
+    origin_farm = models.ForeignKey(
+        Farm,
+        verbose_name=_("origin farm"),
+        on_delete=models.PROTECT,
+        related_name="shipments",
+        null=True,
+        blank=True,
+    )
+    store = models.ForeignKey(
+        Store,
+        verbose_name=_("destination store"),
+        on_delete=models.PROTECT,
+        related_name="shipments",
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    carrier = models.CharField(_("carrier"), max_length=100, blank=True)
+    reference = models.CharField(
+        _("reference document"),
+        max_length=64,
+        blank=True,
+        help_text=_("Bill of lading or delivery note number."),
+    )
+    notes = models.TextField(_("internal notes (private)"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True, editable=False)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True, editable=False)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True, editable=False)
+    batches = models.ManyToManyField(
+        Batch,
+        through="ShipmentItem",
+        related_name="shipments",
+        verbose_name=_("batches"),
+    )
+
+    objects = ShipmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        indexes = [
+            models.Index(fields=["store", "status"]),
+            models.Index(fields=["origin_village", "status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ShipmentStatus.values),
+                name="shipment_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(public_code__regex=rf"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$"),
+                name="shipment_public_code_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(delivered_at__isnull=True) | Q(dispatched_at__isnull=False),
+                name="shipment_delivered_after_dispatch",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_code
+
+    def save(self, *args, **kwargs):
+        # The code is made once, at creation, and never changed: printed labels must keep working.
+        if not self.public_code:
+            self.public_code = new_public_code()
+        super().save(*args, **kwargs)
+
+    @property
+    def public_path(self) -> str:
+        return f"{PUBLIC_PATH}{self.public_code}"
+
+    @property
+    def public_url(self) -> str:
+        """The absolute URL the shipment's QR code encodes."""
+        return f"{settings.PUBLIC_BASE_URL}{self.public_path}"
+
+
+class ShipmentItem(models.Model):
+    shipment = models.ForeignKey(
+        Shipment,
+        verbose_name=_("shipment"),
+        on_delete=models.CASCADE,
+        related_name="items",
+    )
+    batch = models.ForeignKey(
+        Batch,
+        verbose_name=_("batch"),
+        on_delete=models.PROTECT,
+        related_name="shipment_items",
+    )
+    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3)
+
+    class Meta:
+        verbose_name = _("shipment item")
+        verbose_name_plural = _("shipment items")
+        indexes = [models.Index(fields=["batch", "shipment"])]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "batch"], name="shipment_item_unique_batch"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="shipment_item_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch} × {self.quantity}"
+
+
+class ScanClient(models.TextChoices):
+    WECHAT = "wechat", _("WeChat")
+    ALIPAY = "alipay", _("Alipay")
+    IOS = "ios", _("iPhone / iPad")
+    ANDROID = "android", _("Android")
+    DESKTOP = "desktop", _("Desktop")
+    OTHER = "other", _("Other")
+
+
+class Scan(models.Model):
+    """One view of a shipment's public page. Nothing that identifies a person is kept."""
+
+    Client = ScanClient
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="scans")
+    scanned_at = models.DateTimeField(_("scanned at"), default=timezone.now)
+    language = models.CharField(_("language"), max_length=8)
+    client = models.CharField(_("client"), max_length=8, choices=Client.choices, default=Client.OTHER)
+
+    class Meta:
+        ordering = ["-scanned_at"]
+        verbose_name = _("scan")
+        verbose_name_plural = _("scans")
+        indexes = [models.Index(fields=["shipment", "scanned_at"])]
+        constraints = [models.CheckConstraint(condition=Q(client__in=ScanClient.values), name="scan_client_valid")]

@@ -1,0 +1,30 @@
+"""Test-suite wiring: development settings, and skips that are never silent.
+
+Tests that need PostgreSQL or Chromium use the `requires_postgres` / `requires_chromium`
+markers from tests.support; they skip with a stated reason elsewhere. `pytest --no-skips`
+(used by CI on PostgreSQL) turns any skip into a failure, so nothing passes by skipping.
+"""
+
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--no-skips", action="store_true", help="fail any test that would be skipped")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if item.config.getoption("--no-skips") and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under --no-skips: {report.longrepr}"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (the shared Redis one in CI)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -1,0 +1,62 @@
+"""Small explicit helpers the tests share: environment markers and data builders."""
+
+import shutil
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from farms.models import Crop, Farm, Field, Membership, Village
+
+requires_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL: set DATABASE_URL=postgres://..."
+)
+requires_chromium = pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="needs Debian's chromium: apt-get install chromium"
+)
+
+
+def make_user(username: str, *, role: str | None = None, village: Village | None = None, **extra):
+    user = get_user_model().objects.create_user(username=username, password="pw-" + username, **extra)
+    if role:
+        Membership.objects.create(user=user, role=role, village=None if role == "auditor" else village)
+    return user
+
+
+def make_village(code: str = "XJ", **extra) -> Village:
+    defaults = {
+        "name_zh": "仙居县杨梅村",
+        "name_en": "Xianju Waxberry Village",
+        "province_zh": "浙江省",
+        "province_en": "Zhejiang",
+        "county_zh": "仙居县",
+        "county_en": "Xianju County",
+    }
+    defaults.update(extra)
+    return Village.objects.create(code=code, **defaults)
+
+
+def make_crop(code: str = "WAX", **extra) -> Crop:
+    defaults = {"name_zh": "杨梅", "name_en": "Waxberry", "category": "fruit"}
+    defaults.update(extra)
+    return Crop.objects.create(code=code, **defaults)
+
+
+def make_farm(village: Village, name_zh: str = "王家果园", **extra) -> Farm:
+    defaults = {"name_en": "Wang Family Orchard", "grower_name": "王建国", "contact_phone": "13800000000"}
+    defaults.update(extra)
+    return Farm.objects.create(village=village, name_zh=name_zh, **defaults)
+
+
+def make_field(farm: Farm, name_zh: str = "东坡地", **extra) -> Field:
+    return Field.objects.create(farm=farm, name_zh=name_zh, **extra)
+
+
+def make_batch(farm: Farm, crop: Crop, lot_code: str, quantity="100", **extra):
+    from traceability.models import Batch
+
+    defaults = {"harvested_on": date(2026, 6, 12), "status": "harvested"}
+    defaults.update(extra)
+    return Batch.objects.create(farm=farm, crop=crop, lot_code=lot_code, quantity=Decimal(quantity), **defaults)

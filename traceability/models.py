@@ -1,0 +1,408 @@
+"""What happened to each lot: batches, their genealogy, the append-only event log and recalls."""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from farms.models import Crop, Farm, Field, Membership, Village
+
+
+class Unit(models.TextChoices):
+    KG = "kg", _("kg")
+    BOX = "box", _("box")
+    CRATE = "crate", _("crate")
+    PIECE = "piece", _("piece")
+
+
+class BatchQuerySet(models.QuerySet):
+    def for_villages(self, village_ids) -> "BatchQuerySet":
+        return self.filter(farm__village_id__in=village_ids)
+
+    def visible_to(self, user) -> "BatchQuerySet":
+        """Batches a user may read: the same rule as Farm.objects.visible_to, through the farm."""
+        return self.filter(farm__in=Farm.objects.visible_to(user))
+
+    def writable_by(self, user) -> "BatchQuerySet":
+        """Batches whose events a user may record: farmers and coordinators of the batch's village."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.for_villages(Membership.objects.village_ids(user))
+
+    def held(self) -> "BatchQuerySet":
+        return self.filter(status__in=[Batch.Status.ON_HOLD, Batch.Status.RECALLED])
+
+
+class BatchStatus(models.TextChoices):
+    GROWING = "growing", _("Growing")
+    HARVESTED = "harvested", _("Harvested")
+    PACKED = "packed", _("Packed")
+    ON_HOLD = "on_hold", _("On hold")
+    RECALLED = "recalled", _("Recalled")
+
+
+class Batch(models.Model):
+    """A traceability lot: one crop from one farm (and usually one field), harvested together."""
+
+    Status = BatchStatus
+
+    lot_code = models.CharField(_("lot code"), max_length=40, unique=True)
+    farm = models.ForeignKey(Farm, verbose_name=_("farm"), on_delete=models.PROTECT, related_name="batches")
+    field = models.ForeignKey(
+        Field,
+        verbose_name=_("field"),
+        on_delete=models.PROTECT,
+        related_name="batches",
+        null=True,
+        blank=True,
+    )
+    crop = models.ForeignKey(Crop, verbose_name=_("crop"), on_delete=models.PROTECT, related_name="batches")
+    planted_on = models.DateField(_("planted on"), null=True, blank=True)
+    harvested_on = models.DateField(_("harvested on"), null=True, blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3)
+    unit = models.CharField(_("unit"), max_length=8, choices=Unit.choices, default=Unit.KG)
+    # Quantity already committed to shipments and transformations. Changed only under a row lock
+    # (see traceability.services.allocate); the CHECK constraint is the backstop against over-shipping.
+    allocated_quantity = models.DecimalField(
+        _("allocated quantity"),
+        max_digits=12,
+        decimal_places=3,
+        default=Decimal("0"),
+        editable=False,
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.GROWING)
+    inputs = models.ManyToManyField(
+        "self",
+        through="BatchInput",
+        through_fields=("output", "input"),
+        symmetrical=False,
+        related_name="outputs",
+        verbose_name=_("made from"),
+        blank=True,
+    )
+    notes = models.TextField(_("internal notes (private)"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    objects = BatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "lot_code"]
+        verbose_name = _("batch")
+        verbose_name_plural = _("batches")
+        indexes = [
+            models.Index(fields=["farm", "status"]),
+            models.Index(fields=["crop", "harvested_on"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="batch_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(allocated_quantity__gte=0) & Q(allocated_quantity__lte=F("quantity")),
+                name="batch_not_over_allocated",
+                violation_error_message=_("More than the batch holds has been allocated."),
+            ),
+            models.CheckConstraint(condition=Q(status__in=BatchStatus.values), name="batch_status_valid"),
+            models.CheckConstraint(condition=Q(unit__in=Unit.values), name="batch_unit_valid"),
+            models.CheckConstraint(
+                condition=Q(lot_code__regex=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$"),
+                name="batch_lot_code_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(planted_on__isnull=True)
+                | Q(harvested_on__isnull=True)
+                | Q(harvested_on__gte=F("planted_on")),
+                name="batch_harvest_after_planting",
+                violation_error_message=_("The harvest date cannot be before the planting date."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.lot_code
+
+    def remaining_quantity(self) -> Decimal:
+        return self.quantity - self.allocated_quantity
+
+    def is_held(self) -> bool:
+        return self.status in (self.Status.ON_HOLD, self.Status.RECALLED)
+
+
+class BatchInput(models.Model):
+    """One input of a transformation (sorting, repacking, mixing): `quantity` of `input` went into `output`."""
+
+    output = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="input_links")
+    input = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="output_links")
+    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3)
+
+    class Meta:
+        verbose_name = _("transformation input")
+        verbose_name_plural = _("transformation inputs")
+        indexes = [models.Index(fields=["input", "output"])]
+        constraints = [
+            models.UniqueConstraint(fields=["output", "input"], name="batch_input_unique"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="batch_input_quantity_positive"),
+            models.CheckConstraint(condition=~Q(output=F("input")), name="batch_input_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.input_id} -> {self.output_id} ({self.quantity})"
+
+
+class ImmutableEventError(Exception):
+    """Raised on any attempt to change or delete recorded history."""
+
+
+class TraceEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ImmutableEventError("Trace events are append-only: record a correction event instead.")
+
+    def delete(self):
+        raise ImmutableEventError("Trace events are append-only: they cannot be deleted.")
+
+    def effective(self) -> "TraceEventQuerySet":
+        """Events that no correction has declared erroneous, and not the corrections themselves."""
+        return self.exclude(kind=TraceEvent.Kind.CORRECTION).exclude(corrections__isnull=False)
+
+
+class EventKind(models.TextChoices):
+    PLANTING = "planting", _("Planting")
+    INPUT_APPLIED = "input_applied", _("Input applied")
+    HARVEST = "harvest", _("Harvest")
+    COOLING = "cooling", _("Cooling")
+    PACKING = "packing", _("Packing")
+    QUALITY_TEST = "quality_test", _("Quality test")
+    SHIPPING = "shipping", _("Shipping")
+    RECEIVING = "receiving", _("Receiving")
+    TRANSFORMATION = "transformation", _("Transformation")
+    TEMPERATURE = "temperature", _("Temperature reading")
+    CORRECTION = "correction", _("Correction")
+
+
+class TraceEvent(models.Model):
+    """One thing that happened to one or more batches. Append-only: never updated, never deleted.
+
+    Each event is chained to the previous event of its village by hash (`prev_hash`, `hash`), so
+    tampering with stored history is detectable (see traceability.chain).
+    """
+
+    Kind = EventKind
+
+    class CorrectionReason(models.TextChoices):
+        DID_NOT_OCCUR = "did_not_occur", _("Did not occur")
+        INCORRECT_DATA = "incorrect_data", _("Incorrect data")
+
+    client_id = models.UUIDField(
+        _("client id"),
+        default=uuid.uuid4,
+        unique=True,
+        help_text=_("Made by the recording device; retries reuse it."),
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    village = models.ForeignKey(
+        Village,
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="events",
+        help_text=_("Hash chain."),
+    )
+    farm = models.ForeignKey(
+        Farm,
+        verbose_name=_("farm"),
+        on_delete=models.PROTECT,
+        related_name="events",
+        null=True,
+        blank=True,
+    )
+    location_gln = models.CharField(_("location GLN"), max_length=13, blank=True)
+    location_name = models.CharField(_("location"), max_length=200, blank=True)
+    batches = models.ManyToManyField(Batch, through="EventBatch", related_name="events", verbose_name=_("batches"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    # Key data elements: temperature_c, lab, result, reference_document, store, shipment code, ...
+    data = models.JSONField(_("key data elements"), default=dict, blank=True)
+    corrects = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+        verbose_name=_("corrects"),
+    )
+    correction_reason = models.CharField(
+        _("correction reason"),
+        max_length=16,
+        choices=CorrectionReason.choices,
+        blank=True,
+    )
+    seq = models.PositiveBigIntegerField(_("sequence in chain"))
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64, unique=True)
+
+    objects = TraceEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        verbose_name = _("trace event")
+        verbose_name_plural = _("trace events")
+        indexes = [
+            models.Index(fields=["kind", "occurred_at"]),
+            models.Index(fields=["occurred_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["village", "seq"], name="event_chain_seq_unique"),
+            models.CheckConstraint(condition=Q(kind__in=EventKind.values), name="event_kind_valid"),
+            models.CheckConstraint(
+                condition=(Q(kind="correction") & Q(corrects__isnull=False) & ~Q(correction_reason=""))
+                | (~Q(kind="correction") & Q(corrects__isnull=True) & Q(correction_reason="")),
+                name="event_correction_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableEventError("Trace events are append-only: record a correction event instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableEventError("Trace events are append-only: they cannot be deleted.")
+
+
+class EventBatchQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ImmutableEventError("Trace events are append-only: record a correction event instead.")
+
+    def delete(self):
+        raise ImmutableEventError("Trace events are append-only: they cannot be deleted.")
+
+
+class LineRole(models.TextChoices):
+    SUBJECT = "subject", _("Subject")
+    INPUT = "input", _("Input")
+    OUTPUT = "output", _("Output")
+
+
+class EventBatch(models.Model):
+    """A batch an event concerns, with the quantity involved (inputs and outputs of transformations)."""
+
+    Role = LineRole
+
+    event = models.ForeignKey(TraceEvent, on_delete=models.PROTECT, related_name="lines")
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="event_lines")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.SUBJECT)
+    quantity = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    unit = models.CharField(max_length=8, choices=Unit.choices, blank=True)
+
+    objects = EventBatchQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["batch", "event"])]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "batch", "role"], name="event_batch_unique"),
+            models.CheckConstraint(
+                condition=Q(quantity__isnull=True) | Q(quantity__gt=0),
+                name="event_batch_qty_pos",
+            ),
+            models.CheckConstraint(condition=Q(role__in=LineRole.values), name="event_batch_role_valid"),
+        ]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableEventError("Trace events are append-only: record a correction event instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableEventError("Trace events are append-only: they cannot be deleted.")
+
+
+class RecallQuerySet(models.QuerySet):
+    def open(self) -> "RecallQuerySet":
+        return self.filter(closed_at__isnull=True)
+
+
+class Recall(models.Model):
+    """A recall of a batch and everything made from it. Kept forever as the record of who, when and why."""
+
+    batch = models.ForeignKey(Batch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="recalls")
+    reason = models.TextField(_("reason"))
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("opened by"),
+    )
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("closed by"),
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    close_note = models.TextField(_("closing note"), blank=True)
+    held_batches = models.ManyToManyField(
+        Batch,
+        through="RecallHold",
+        related_name="holding_recalls",
+        verbose_name=_("held batches"),
+    )
+
+    objects = RecallQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at"]
+        verbose_name = _("recall")
+        verbose_name_plural = _("recalls")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True, closed_by__isnull=True)
+                | Q(closed_at__isnull=False, closed_by__isnull=False),
+                name="recall_closed_consistent",
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | Q(closed_at__gte=F("opened_at")),
+                name="recall_closed_after_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch} · {self.opened_at:%Y-%m-%d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class RecallHold(models.Model):
+    """A batch put on hold by a recall, with the status to restore when the recall closes."""
+
+    recall = models.ForeignKey(Recall, on_delete=models.CASCADE, related_name="holds")
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="holds")
+    previous_status = models.CharField(max_length=16, choices=Batch.Status.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["recall", "batch"], name="recall_hold_unique")]
