@@ -1,0 +1,177 @@
+"""Shipment workflows. Every function is atomic, keyword-only, and records its trace events
+through traceability's services, so traces never need to import this app."""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from farms.models import Farm, Village
+from shipments.models import Shipment, ShipmentItem, Store
+from traceability.models import Batch, EventBatch, TraceEvent
+from traceability.services import BatchOnHold, InsufficientQuantity, allocate, record_event, release
+from traceability.signals import announce
+
+__all__ = [
+    "BatchOnHold",
+    "InsufficientQuantity",
+    "ShipmentStateError",
+    "WrongOrigin",
+    "add_item",
+    "cancel_shipment",
+    "create_shipment",
+    "dispatch_shipment",
+    "receive_shipment",
+    "remove_item",
+]
+
+
+class ShipmentStateError(Exception):
+    """The shipment is not in a state that allows this step (e.g. adding to a dispatched shipment)."""
+
+
+class WrongOrigin(Exception):
+    """The batch does not come from the shipment's origin village."""
+
+
+EDITABLE = (Shipment.Status.DRAFT, Shipment.Status.PACKED)
+
+
+def create_shipment(
+    *,
+    origin_village: Village,
+    store: Store,
+    origin_farm: Farm | None = None,
+    carrier: str = "",
+    reference: str = "",
+    notes: str = "",
+    created_by=None,
+) -> Shipment:
+    """A new draft shipment with a fresh public code."""
+    if origin_farm is not None and origin_farm.village_id != origin_village.pk:
+        raise WrongOrigin(_("The farm is not in the origin village."))
+    return Shipment.objects.create(
+        origin_village=origin_village,
+        origin_farm=origin_farm,
+        store=store,
+        carrier=carrier,
+        reference=reference,
+        notes=notes,
+        created_by=created_by,
+    )
+
+
+def _locked(shipment: Shipment, allowed: tuple[str, ...], action: str) -> Shipment:
+    locked = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    if locked.status not in allowed:
+        raise ShipmentStateError(
+            _("Cannot %(action)s a shipment that is %(status)s.")
+            % {"action": action, "status": locked.get_status_display()}
+        )
+    return locked
+
+
+@transaction.atomic
+def add_item(*, shipment: Shipment, batch: Batch, quantity: Decimal) -> ShipmentItem:
+    """Put `quantity` of `batch` into a draft or packed shipment.
+
+    Side effects: locks the shipment, then the batch row (always in that order, so two requests
+    cannot deadlock); raises InsufficientQuantity when the batch has less left, BatchOnHold for a
+    recalled batch, WrongOrigin for a batch from another village, ShipmentStateError once
+    dispatched. Adding a batch already in the shipment adds to its line.
+    """
+    shipment = _locked(shipment, EDITABLE, _("add to"))
+    if batch.farm.village_id != shipment.origin_village_id:
+        raise WrongOrigin(_("Lot %(lot)s comes from another village than this shipment.") % {"lot": batch.lot_code})
+    allocate(batch_id=batch.pk, quantity=quantity)
+    item, created = ShipmentItem.objects.get_or_create(shipment=shipment, batch=batch, defaults={"quantity": quantity})
+    if not created:
+        item.quantity += quantity
+        item.save(update_fields=["quantity"])
+    announce([batch.pk])
+    return item
+
+
+@transaction.atomic
+def remove_item(*, item: ShipmentItem) -> None:
+    """Take a line out of a draft or packed shipment and give its quantity back to the batch."""
+    _locked(item.shipment, EDITABLE, _("remove from"))
+    release(batch_id=item.batch_id, quantity=item.quantity)
+    item.delete()
+    announce([item.batch_id])
+
+
+def _movement_event(shipment: Shipment, kind: str, when, actor) -> None:
+    items = list(shipment.items.select_related("batch"))
+    store = shipment.store
+    record_event(
+        kind=kind,
+        village=shipment.origin_village,
+        farm=shipment.origin_farm,
+        occurred_at=when,
+        lines=[(item.batch, EventBatch.Role.SUBJECT, item.quantity, item.batch.unit) for item in items],
+        actor=actor,
+        location_gln=(store.gln or "") if kind == TraceEvent.Kind.RECEIVING else (shipment.origin_village.gln or ""),
+        location_name=store.name_zh if kind == TraceEvent.Kind.RECEIVING else shipment.origin_village.name_zh,
+        data={
+            "shipment": shipment.public_code,
+            "store": store.name_zh,
+            "store_gln": store.gln or "",
+            "store_city": store.city_zh,
+            "retailer": store.retailer.name_zh,
+            "retailer_gln": store.retailer.gln or "",
+            "ship_from": shipment.origin_village.name_zh,
+            "ship_from_gln": shipment.origin_village.gln or "",
+            "carrier": shipment.carrier,
+            "reference_document": shipment.reference,
+        },
+    )
+    announce(item.batch_id for item in items)
+
+
+@transaction.atomic
+def dispatch_shipment(*, shipment: Shipment, actor=None, when=None) -> Shipment:
+    """Send a draft or packed shipment on its way.
+
+    Side effects: records one shipping TraceEvent covering every item; refuses an empty shipment
+    or one holding a batch that a recall has put on hold.
+    """
+    shipment = _locked(shipment, EDITABLE, _("dispatch"))
+    if not shipment.items.exists():
+        raise ShipmentStateError(_("An empty shipment cannot be dispatched: add at least one batch."))
+    held = shipment.items.filter(batch__status__in=[Batch.Status.ON_HOLD, Batch.Status.RECALLED])
+    if held.exists():
+        raise BatchOnHold(
+            _("Lot %(lot)s is on hold by a recall; remove it before dispatch.") % {"lot": held.first().batch.lot_code}
+        )
+    shipment.status = Shipment.Status.DISPATCHED
+    shipment.dispatched_at = when or timezone.now()
+    shipment.save(update_fields=["status", "dispatched_at"])
+    _movement_event(shipment, TraceEvent.Kind.SHIPPING, shipment.dispatched_at, actor)
+    return shipment
+
+
+@transaction.atomic
+def receive_shipment(*, shipment: Shipment, actor=None, when=None) -> Shipment:
+    """Mark a dispatched shipment as delivered at its store; records the receiving TraceEvent."""
+    shipment = _locked(shipment, (Shipment.Status.DISPATCHED,), _("receive"))
+    shipment.status = Shipment.Status.DELIVERED
+    shipment.delivered_at = when or timezone.now()
+    shipment.save(update_fields=["status", "delivered_at"])
+    _movement_event(shipment, TraceEvent.Kind.RECEIVING, shipment.delivered_at, actor)
+    return shipment
+
+
+@transaction.atomic
+def cancel_shipment(*, shipment: Shipment, actor=None) -> Shipment:
+    """Cancel a shipment that has not left; every item's quantity goes back to its batch."""
+    shipment = _locked(shipment, EDITABLE, _("cancel"))
+    items = list(shipment.items.all())
+    for item in sorted(items, key=lambda i: i.batch_id):
+        release(batch_id=item.batch_id, quantity=item.quantity)
+    shipment.status = Shipment.Status.CANCELLED
+    shipment.cancelled_at = timezone.now()
+    shipment.save(update_fields=["status", "cancelled_at"])
+    announce(item.batch_id for item in items)
+    return shipment
