@@ -6,7 +6,7 @@ in the graph are walked once). Results are plain dataclasses, ready for a page, 
 the API. Shipments and stores come from the shipping and receiving events' batch lines and their
 key data elements (data["shipment"], data["store"], ...): traceability never imports shipments.
 
-Public functions: ancestor_ids, descendant_ids, trace_lot (backward, forward or both).
+Public functions: ancestor_ids, descendant_ids, closure_sql, trace_lot (backward, forward or both).
 """
 
 import json
@@ -167,6 +167,13 @@ def _ids(cte: str, batch_ids) -> set[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, batch_ids)
         return {row[0] for row in cursor.fetchall()}
+
+
+def closure_sql(batch_id: int, direction: str) -> tuple[str, list]:
+    """SQL selecting the ids of a lot's descendants ("forward") or ancestors ("backward"), for use
+    as a subquery: Q(batch_id__in=RawSQL(*closure_sql(pk, "forward")))."""
+    cte = {"forward": _DOWN, "backward": _UP}[direction]
+    return cte.format(seeds="%s") + "SELECT id FROM closure", [batch_id]
 
 
 def descendant_ids(batch_ids) -> set[int]:

@@ -1,0 +1,9 @@
+from traceability import exports
+from traceability.management.commands._export import ExportCommand
+
+
+class Command(ExportCommand):
+    help = "EPCIS 2.0 JSON-LD document for a lot or a date range."
+
+    def handle(self, *args, **options):
+        self.write(exports.epcis_json(self.events(options)), options)

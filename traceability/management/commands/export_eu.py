@@ -1,0 +1,9 @@
+from traceability import exports
+from traceability.management.commands._export import ExportCommand
+
+
+class Command(ExportCommand):
+    help = "EU 931/2011 consignment list (CSV) for a lot or a date range."
+
+    def handle(self, *args, **options):
+        self.write(exports.eu_csv(self.events(options)), options)
