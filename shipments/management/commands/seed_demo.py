@@ -203,6 +203,7 @@ class Command(BaseCommand):
                 quantity=Decimal(qty),
                 unit=unit,
                 planted_on=harvested - timedelta(days=120),
+                harvested_on=harvested,
                 created_by=actor,
                 notes=f"{DEMO_MARK}{key}",
             )
@@ -267,11 +268,13 @@ class Command(BaseCommand):
                     self.scans(shipment, packed_at + timedelta(hours=22))
 
     def scans(self, shipment: Shipment, start) -> None:
+        """17 scans spread between the delivery and now, mostly from WeChat, a quarter in English."""
         clients = ["wechat", "wechat", "wechat", "ios", "android", "alipay"]
+        span = max(timezone.now() - start, timedelta(minutes=17))
         Scan.objects.bulk_create(
             Scan(
                 shipment=shipment,
-                scanned_at=start + timedelta(hours=3 * i),
+                scanned_at=start + span * i / 17,
                 language="zh-hans" if i % 4 else "en",
                 client=clients[i % len(clients)],
             )
