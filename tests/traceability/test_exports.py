@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import TestCase
+from django.utils import translation
 from openpyxl import load_workbook
 
 from tests.traceability.scenario import Scenario
@@ -56,6 +57,8 @@ def epcis_validator():
 
 class FsmaSpreadsheetTests(TestCase):
     def setUp(self):
+        translation.activate("en")  # messages are asserted in English
+        self.addCleanup(translation.deactivate)
         self.s = Scenario()
 
     def test_a_lot_export_has_the_required_columns_and_exactly_its_closures_events(self):
@@ -170,6 +173,8 @@ class EpcisTests(TestCase):
 
 class EuAndCommandTests(TestCase):
     def setUp(self):
+        translation.activate("en")  # messages are asserted in English
+        self.addCleanup(translation.deactivate)
         self.s = Scenario()
 
     def test_the_eu_list_has_one_row_per_lot_and_consignment(self):

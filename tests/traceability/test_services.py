@@ -2,6 +2,7 @@ import uuid
 from decimal import Decimal
 
 from django.test import TestCase
+from django.utils import translation
 
 from shipments import services as shipping
 from shipments.models import RetailerStaff
@@ -64,6 +65,8 @@ class OfflineCaptureTests(TestCase):
 
 class CorrectionTests(TestCase):
     def setUp(self):
+        translation.activate("en")  # messages are asserted in English
+        self.addCleanup(translation.deactivate)
         self.village = make_village()
         self.coordinator = make_user("carol", role="coordinator", village=self.village)
         self.batch = make_batch(make_farm(self.village), make_crop(), "XJ-WAX-20260610-001")
@@ -207,7 +210,8 @@ class TransformationTests(TestCase):
         self.assertEqual(Batch.objects.count(), 3)
 
     def test_it_refuses_more_than_an_input_has_left_and_writes_nothing(self):
-        with self.assertRaisesMessage(InsufficientQuantity, "XJ-WAX-20260610-002 has only 50.000 kg left"):
+        refused = self.assertRaisesMessage(InsufficientQuantity, "XJ-WAX-20260610-002 has only 50.000 kg left")
+        with refused, translation.override("en"):
             self.transform(inputs=[(self.a, Decimal("60")), (self.b, Decimal("50.5"))])
         self.assertEqual(Batch.objects.count(), 2)
         self.assertEqual(Batch.objects.get(pk=self.a.pk).allocated_quantity, Decimal("0"))
