@@ -6,7 +6,7 @@ then scope it to the caller) and returns bytes. Column headers are the standards
 not translated: the readers are regulators' tools and people who expect those words.
 
 Public functions: events_for_lot, events_between, fsma_rows, fsma_csv, fsma_xlsx,
-epcis_document, epcis_json, eu_rows, eu_csv.
+epcis_document, epcis_json, eu_rows, eu_csv, recall_csv.
 """
 
 import csv
@@ -469,4 +469,52 @@ def eu_csv(events) -> bytes:
     writer = csv.writer(buffer)
     writer.writerow(EU_COLUMNS)
     writer.writerows(eu_rows(events))
+    return ("\ufeff" + buffer.getvalue()).encode()
+
+
+# --- The recall record -------------------------------------------------------------------------
+
+
+def recall_csv(recall) -> bytes:
+    """The recall record: who, when, why, what was held and which shipments and stores received it."""
+    from traceability.trace import trace_lot
+
+    trace = trace_lot(recall.batch, direction="forward")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    local = timezone.localtime
+    writer.writerow(["Recall", "Lot", "Reason", "Opened by", "Opened at", "Closed by", "Closed at", "Closing note"])
+    writer.writerow(
+        [
+            recall.pk,
+            recall.batch.lot_code,
+            recall.reason,
+            recall.opened_by.get_username(),
+            local(recall.opened_at).isoformat(),
+            recall.closed_by.get_username() if recall.closed_by else "",
+            local(recall.closed_at).isoformat() if recall.closed_at else "",
+            recall.close_note,
+        ]
+    )
+    writer.writerow([])
+    writer.writerow(["Held lot", "Status before the recall", "Quantity", "Unit"])
+    for hold in recall.holds.select_related("batch").order_by("batch__lot_code"):
+        writer.writerow([hold.batch.lot_code, hold.previous_status, hold.batch.quantity, hold.batch.unit])
+    writer.writerow([])
+    writer.writerow(["Shipment", "Store", "City", "Retailer", "Shipped at", "Received at", "Lot", "Quantity", "Unit"])
+    for stop in trace.shipments:
+        for lot_code, quantity, unit in stop.lots:
+            writer.writerow(
+                [
+                    stop.shipment,
+                    stop.store,
+                    stop.store_city,
+                    stop.retailer,
+                    local(stop.shipped_at).isoformat() if stop.shipped_at else "",
+                    local(stop.received_at).isoformat() if stop.received_at else "",
+                    lot_code,
+                    quantity,
+                    unit,
+                ]
+            )
     return ("\ufeff" + buffer.getvalue()).encode()

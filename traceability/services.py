@@ -270,7 +270,7 @@ def record_correction(
             replacement_id = existing.data.get("corrective_event")
             return existing, TraceEvent.objects.filter(client_id=replacement_id).first() if replacement_id else None
     if reason not in TraceEvent.CorrectionReason.values:
-        raise CorrectionRefused(_("Unknown correction reason %(reason)r.") % {"reason": reason})
+        raise CorrectionRefused(_('Unknown correction reason "%(reason)s".') % {"reason": reason})
     if reason == TraceEvent.CorrectionReason.INCORRECT_DATA and not corrected_data and corrected_occurred_at is None:
         raise CorrectionRefused(_("An incorrect-data correction needs the corrected data or time."))
     in_scope = TraceEvent.objects.all()
@@ -362,7 +362,7 @@ def transform_batches(
             output = existing.lines.get(role=EventBatch.Role.OUTPUT).batch
             return output, existing, False
     if kind not in TRANSFORMATION_KINDS:
-        raise ValueError(_("Unknown transformation %(kind)r: use sorting, repacking or mixing.") % {"kind": kind})
+        raise ValueError(_('Unknown transformation "%(kind)s": use sorting, repacking or mixing.') % {"kind": kind})
     if not inputs:
         raise ValueError(_("A transformation needs at least one input lot."))
     if len({batch.pk for batch, _q in inputs}) != len(inputs):
