@@ -18,13 +18,14 @@ from decimal import Decimal
 from urllib.parse import quote
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from traceability.models import Batch, EventBatch, TraceEvent
-from traceability.trace import closure_sql
+from traceability.trace import ancestor_ids, closure_sql, descendant_ids, fast_plans
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 # Our own terms (the event kind, the transformation kind, lab results) live in this namespace.
@@ -38,11 +39,16 @@ class InvalidRange(ValueError):
 
 def events_for_lot(batch: Batch):
     """Every event of the lot's full trace closure: the lot, all its ancestors and all its descendants."""
-    closure = Q()
+    if connection.vendor == "postgresql":
+        # The closure once, as an array: the planner then reads the lines by index.
+        ids = sorted({batch.pk} | ancestor_ids([batch.pk]) | descendant_ids([batch.pk]))
+        lines = RawSQL("SELECT event_id FROM traceability_eventbatch WHERE batch_id = ANY(%s)", [ids])
+        return TraceEvent.objects.filter(pk__in=lines)
+    closure = Q(lines__batch_id=batch.pk)
     for direction in ("backward", "forward"):
         sql, params = closure_sql(batch.pk, direction)
         closure |= Q(lines__batch_id__in=RawSQL(sql, params))
-    return TraceEvent.objects.filter(closure | Q(lines__batch_id=batch.pk)).distinct()
+    return TraceEvent.objects.filter(closure).distinct()
 
 
 def events_between(start: date | None, end: date | None):
@@ -97,44 +103,44 @@ class _Line:
 
 
 def _lines(events, *, effective: bool) -> list[_Line]:
+    """The events' batch lines in time order, each with its event's facts (read once per event)
+    and its lot's product and origin. Occurred_at is in local time."""
     events = events.order_by()
     if effective:
         events = events.exclude(kind=TraceEvent.Kind.CORRECTION).exclude(corrections__isnull=False)
-    rows = (
-        EventBatch.objects.filter(event_id__in=events.values("pk"))
-        .order_by("event__occurred_at", "event_id", "batch__lot_code", "role")
-        .values_list(
-            "event_id",
-            "event__client_id",
-            "event__kind",
-            "event__occurred_at",
-            "event__recorded_at",
-            "event__location_name",
-            "event__location_gln",
-            "event__data",
-            "event__corrects__client_id",
-            "event__correction_reason",
-            "batch__lot_code",
-            "role",
-            "quantity",
-            "unit",
-            "batch__crop__name_zh",
-            "batch__crop__name_en",
-            "batch__crop__gtin",
-            "batch__farm__name_zh",
-            "batch__field__name_zh",
-            "batch__farm__village__name_zh",
-            "batch__farm__village__code",
-            "batch__farm__village__gln",
-        )
-    )
-    lines = []
-    for row in rows:
-        row = list(row)
-        row[1] = str(row[1])
-        row[8] = str(row[8]) if row[8] else None
-        row[16], row[18], row[21] = row[16] or "", row[18] or "", row[21] or ""
-        lines.append(_Line(*row))
+    event_query = events.values_list(
+        "pk", "client_id", "kind", "occurred_at", "recorded_at", "location_name", "location_gln", "data",
+        "corrects__client_id", "correction_reason",
+    )  # fmt: skip
+    line_query = EventBatch.objects.filter(event_id__in=events.values("pk")).values_list(
+        "event_id", "batch__lot_code", "role", "quantity", "unit", "batch__crop__name_zh", "batch__crop__name_en",
+        "batch__crop__gtin", "batch__farm__name_zh", "batch__field__name_zh", "batch__farm__village__name_zh",
+        "batch__farm__village__code", "batch__farm__village__gln",
+    )  # fmt: skip
+    zone = timezone.get_current_timezone()
+    with fast_plans():
+        facts = {}
+        for pk, client_id, kind, occurred, recorded, name, gln, data, corrects, reason in event_query:
+            corrects = str(corrects) if corrects else None
+            facts[pk] = (
+                pk,
+                str(client_id),
+                kind,
+                occurred.astimezone(zone),
+                recorded,
+                name,
+                gln,
+                data,
+                corrects,
+                reason,
+            )
+        rows = list(line_query)
+    lines = [
+        _Line(*facts[row[0]], row[1], row[2], row[3], row[4], row[5], row[6], row[7] or "", row[8], row[9] or "",
+              row[10], row[11], row[12] or "")
+        for row in rows
+    ]  # fmt: skip
+    lines.sort(key=lambda line: (line.occurred_at, line.event_id, line.lot_code, line.role))
     return lines
 
 
@@ -202,7 +208,7 @@ def fsma_rows(events) -> list[list[str]]:
             document_type = "Production record" if line.kind == TraceEvent.Kind.TRANSFORMATION else "Bill of lading"
         else:
             document_type = ""
-        moment = _local(line.occurred_at)
+        moment = line.occurred_at
         rows.append(
             [
                 FSMA_CTES[line.kind],
