@@ -28,7 +28,7 @@ from datetime import date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen import canvas
 
 from shipments import qr
@@ -247,17 +247,17 @@ class Design:
         return self.module * self.modules
 
 
-_font_ready = False
+_font_path: str | None = None
 
 
 def register_fonts(path: str = CJK_FONT_PATH) -> None:
     """Register the embedded CJK font once per process; a missing file says which package to install."""
-    global _font_ready
-    if _font_ready:
+    global _font_path
+    if _font_path == path:
         return
     try:
         pdfmetrics.registerFont(TTFont(CJK_FONT, path, subfontIndex=0))
-    except OSError:
+    except (OSError, TTFError):
         raise FontMissing(
             _(
                 "The Chinese label font %(path)s is missing: install Debian's %(package)s package "
@@ -265,7 +265,7 @@ def register_fonts(path: str = CJK_FONT_PATH) -> None:
             )
             % {"path": path, "package": CJK_FONT_PACKAGE}
         )
-    _font_ready = True
+    _font_path = path
 
 
 def _width_mm(text: str, size: float) -> float:
@@ -489,7 +489,7 @@ def _check_counts(layout: Layout, copies: int, start: int) -> None:
         )
     if isinstance(start, bool) or not isinstance(start, int) or not 1 <= start <= layout.slots:
         if layout.is_sheet:
-            message = _("The start slot must be from 1 to %(slots)d: a %(layout)s sheet has %(slots)d labels.") % {
+            message = _("The start slot must be from 1 to %(slots)d: %(layout)s has %(slots)d labels per sheet.") % {
                 "slots": layout.slots,
                 "layout": layout.name,
             }
