@@ -37,7 +37,7 @@ class LabelForm(forms.Form):
     )
     format = forms.ChoiceField(
         label=_("Format"),
-        choices=[("pdf", _("PDF (print at 100% scale)")), ("zpl", _("ZPL (Zebra thermal printers)"))],
+        choices=[("pdf", _("PDF (print at actual size)")), ("zpl", _("ZPL (Zebra thermal printers)"))],
         initial="pdf",
     )
 
