@@ -83,7 +83,8 @@ def download_labels(request, code: str) -> HttpResponse:
             form.cleaned_data["format"],
         )
     except labels.LabelError as error:
-        form.add_error(error.field, error.message)
+        for problem in error.errors:
+            form.add_error(problem.field, problem.message)
         return _page(request, shipment, form, status=400)
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -53,6 +53,7 @@ class LabelError(ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.errors = [self]  # render_labels puts every problem with the request here, this one first
 
 
 class FontMissing(LabelError):
@@ -480,14 +481,21 @@ def render_pdf(layout: Layout, data: LabelData, copies: int, start: int = 1) -> 
     return buffer.getvalue()
 
 
-def _check_counts(layout: Layout, copies: int, start: int) -> None:
-    if isinstance(copies, bool) or not isinstance(copies, int) or not MIN_COPIES <= copies <= MAX_COPIES:
-        raise LabelError(
-            _("The number of copies must be a whole number from %(min)d to %(max)d.")
-            % {"min": MIN_COPIES, "max": MAX_COPIES},
-            field="copies",
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _count_errors(layout: Layout, copies: int, start: int) -> list[LabelError]:
+    errors = []
+    if not _whole(copies) or not MIN_COPIES <= copies <= MAX_COPIES:
+        errors.append(
+            LabelError(
+                _("The number of copies must be a whole number from %(min)d to %(max)d.")
+                % {"min": MIN_COPIES, "max": MAX_COPIES},
+                field="copies",
+            )
         )
-    if isinstance(start, bool) or not isinstance(start, int) or not 1 <= start <= layout.slots:
+    if not _whole(start) or not 1 <= start <= layout.slots:
         if layout.is_sheet:
             message = _("The start slot must be from 1 to %(slots)d: %(layout)s has %(slots)d labels per sheet.") % {
                 "slots": layout.slots,
@@ -495,7 +503,19 @@ def _check_counts(layout: Layout, copies: int, start: int) -> None:
             }
         else:
             message = _("%(layout)s prints one label per page: the start slot must be 1.") % {"layout": layout.name}
-        raise LabelError(message, field="start")
+        errors.append(LabelError(message, field="start"))
+    return errors
+
+
+def _check_counts(layout: Layout, copies: int, start: int) -> None:
+    errors = _count_errors(layout, copies, start)
+    if errors:
+        raise _first(errors)
+
+
+def _first(errors: list[LabelError]) -> LabelError:
+    errors[0].errors = errors
+    return errors[0]
 
 
 # --- ZPL ----------------------------------------------------------------------------------------
@@ -600,28 +620,48 @@ def printable_by(user):
 CONTENT_TYPES = {"pdf": "application/pdf", "zpl": "text/plain; charset=utf-8"}
 
 
+def request_errors(layout: str, copies: int, start: int, fmt: str) -> list[LabelError]:
+    """Everything wrong with a label request, in form order (empty when it can be printed)."""
+    errors = []
+    chosen = None
+    try:
+        chosen = get_layout(layout)
+    except LabelError as error:
+        errors.append(error)
+    if chosen is not None:
+        errors += _count_errors(chosen, copies, start)
+    else:
+        errors += [error for error in _count_errors(LAYOUTS["a4-3x7"], copies, 1) if error.field == "copies"]
+    if fmt not in FORMATS:
+        errors.append(
+            LabelError(_("Unknown format “%(format)s”: choose pdf or zpl.") % {"format": fmt}, field="format")
+        )
+    elif fmt == "zpl" and chosen is not None:
+        try:
+            _check_zpl_layout(chosen)
+        except LabelError as error:
+            errors.append(error)
+    return errors
+
+
 def render_labels(shipment, layout: str, copies: int = 1, start: int = 1, fmt: str = "pdf") -> tuple[bytes, str, str]:
     """`copies` labels of `shipment` on `layout` as (bytes, content type, file name).
 
     `fmt` is "pdf" or "zpl". Raises LabelError (its `field` names the bad argument: layout,
-    copies, start, format, or None for the shipment itself) with a message fit to show a user.
-    The caller checks permission first (see printable_by).
+    copies, start, format, or None for the shipment itself) with a message fit to show a user;
+    its `errors` lists every problem with the request, this one first. The caller checks
+    permission first (see printable_by).
     """
-    chosen = get_layout(layout)
-    if fmt not in FORMATS:
-        raise LabelError(
-            _("Unknown format “%(format)s”: choose pdf or zpl.") % {"format": fmt},
-            field="format",
-        )
+    errors = request_errors(layout, copies, start, fmt)
+    if errors:
+        raise _first(errors)
     from shipments.models import Shipment
 
     if shipment.status == Shipment.Status.CANCELLED:
         raise LabelError(
             _("Shipment %(code)s is cancelled: its labels cannot be printed.") % {"code": shipment.public_code}
         )
-    if fmt == "zpl":
-        _check_zpl_layout(chosen)
-    _check_counts(chosen, copies, start)
+    chosen = LAYOUTS[layout]
     data = label_data(shipment)
     if fmt == "zpl":
         body = render_zpl(chosen, data, copies, start)

@@ -11,8 +11,9 @@ import pypdfium2 as pdfium
 import zxingcpp
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.test import TestCase
+from django.test import Client, TestCase
 from django.urls import reverse
+from django.utils import translation
 
 from shipments import labels, services
 from shipments.models import Retailer, RetailerStaff, Store
@@ -69,6 +70,12 @@ def pdf_text(pdf: bytes) -> str:
 
 
 class LabelFixture(TestCase):
+    """Messages are asserted in English (the msgids): the default language is Chinese."""
+
+    def setUp(self):
+        self.enterContext(translation.override("en"))
+        self.client = Client(HTTP_ACCEPT_LANGUAGE="en")
+
     @classmethod
     def setUpTestData(cls):
         cls.village = make_village()
@@ -278,6 +285,14 @@ class RenderLabelsTests(LabelFixture):
                 labels.render_labels(self.shipment, *args)
             self.assertEqual((caught.exception.field, caught.exception.message), (field, message))
 
+    def test_it_lists_every_problem_with_the_request_at_once(self):
+        with self.assertRaises(labels.LabelError) as caught:
+            labels.render_labels(self.shipment, "a4-3x7", 0, 30, "zpl")
+        self.assertEqual([error.field for error in caught.exception.errors], ["copies", "start", "format"])
+        with self.assertRaises(labels.LabelError) as caught:
+            labels.render_labels(self.shipment, "a7", 9999, 30, "gif")
+        self.assertEqual([error.field for error in caught.exception.errors], ["layout", "copies", "format"])
+
     def test_a_shipment_without_items_is_refused(self):
         empty = services.create_shipment(origin_village=self.village, store=self.shipment.store)
         with self.assertRaises(labels.LabelError) as caught:
@@ -365,12 +380,30 @@ class PrintLabelsPageTests(LabelFixture):
         ]
         for query, message in cases:
             query = {"format": "pdf", **query}
-            with self.subTest(query=query), self.settings(LANGUAGE_CODE="en"):
-                response = self.client.get(self.download_url(), query, HTTP_ACCEPT_LANGUAGE="en")
+            with self.subTest(query=query):
+                response = self.client.get(self.download_url(), query)
                 self.assertEqual(response.status_code, 400)
                 self.assertEqual(response["Content-Type"], "text/html; charset=utf-8")
                 self.assertNotIn("Content-Disposition", response)
                 self.assertContains(response, message, status_code=400)
+
+    def test_the_form_shows_every_problem_next_to_its_field(self):
+        self.client.force_login(self.alice)
+        response = self.client.get(
+            self.download_url(), {"layout": "a4-3x7", "copies": "0", "start": "30", "format": "zpl"}
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(
+            response.context["form"].errors,
+            {
+                "copies": ["The number of copies must be a whole number from 1 to 5000."],
+                "start": ["The start slot must be from 1 to 21: a4-3x7 has 21 labels per sheet."],
+                "format": [
+                    "ZPL is for thermal printers: choose one of thermal-40x30, thermal-50x30, thermal-60x40, "
+                    "shipping-4x6."
+                ],
+            },
+        )
 
     def test_a_shipment_without_items_is_refused_with_400(self):
         empty = services.create_shipment(origin_village=self.village, store=self.shipment.store)
@@ -378,7 +411,6 @@ class PrintLabelsPageTests(LabelFixture):
         response = self.client.get(
             self.download_url(empty.public_code),
             {"layout": "a4-3x7", "copies": "1", "start": "1", "format": "pdf"},
-            HTTP_ACCEPT_LANGUAGE="en",
         )
         self.assertContains(response, "has no items: add at least one batch", status_code=400)
         self.assertNotIn("Content-Disposition", response)
