@@ -551,7 +551,10 @@ def render_zpl(layout: Layout, data: LabelData, copies: int, start: int = 1, dpi
 
     minimum = math.ceil(MIN_MODULE_MM * per_mm - 1e-9)
     magnification = max(minimum, min(10, math.floor(label.module * per_mm + 1e-6)))
-    quiet = qr.QUIET_ZONE * label.module
+    # ^BQ magnifies at most 10 times: centre the symbol in the box the PDF gives it.
+    symbol = (label.modules - 2 * qr.QUIET_ZONE) * magnification
+    qr_left = dots(label.qr_x) + (dots(label.qr_size) - symbol) // 2
+    qr_top = dots(label.qr_y) + (dots(label.qr_size) - symbol) // 2
     commands = [
         "^XA",
         "^CI28",
@@ -560,7 +563,7 @@ def render_zpl(layout: Layout, data: LabelData, copies: int, start: int = 1, dpi
         f"^LL{dots(label.height)}",
         "^LH0,0",
         # ^BQ field data: error correction M, automatic input mode.
-        f"^FO{dots(label.qr_x + quiet)},{dots(label.qr_y + quiet)}^BQN,2,{magnification}^FDMA,{data.url}^FS",
+        f"^FO{qr_left},{qr_top}^BQN,2,{magnification}^FDMA,{data.url}^FS",
     ]
     for line in label.lines:
         height = max(10, dots(line.size / MM))
