@@ -376,7 +376,7 @@ def _text_lines(data: LabelData, x: float, top: float, width: float, height: flo
         wanted += [(indent + lot, 0.9, False) for lot in lots[1:6]]
         if len(lots) > 6:
             wanted += [(f"{indent}+{len(lots) - 6}", 0.9, False)]
-    else:
+    elif lots:
         more = f" +{len(lots) - 1}" if len(lots) > 1 else ""
         wanted += [(lot_label + lots[0] + more, 0.9, False)]
     if data.harvest_text:
