@@ -41,7 +41,9 @@ def bench_database_url() -> tuple[str, str, dict]:
     url = os.environ.get("DATABASE_URL", "")
     config = dj_database_url.parse(url) if url else {}
     if config.get("ENGINE") != "django.db.backends.postgresql":
-        sys.exit("bench/trace.py needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/trace")
+        # Exit 0 so that `make bench` (bench/run_all.py) goes on with the other benchmarks.
+        print("bench/trace.py skipped: it needs PostgreSQL; set DATABASE_URL=postgres://postgres@127.0.0.1:5432/trace")
+        sys.exit(0)
     name = f"{config['NAME']}_bench"
     base = url.rsplit("/", 1)[0]
     return f"{base}/{name}", name, config
