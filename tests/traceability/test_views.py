@@ -110,3 +110,26 @@ class RecallPageTests(TestCase):
         response = self.client.get("/recalls/")
         self.assertEqual([r.batch.lot_code for r in response.context["recalls"]], [self.s.s1.lot_code])
         self.assertFalse(self.client.get(f"/recalls/{Recall.objects.get().pk}/").context["may_close"])
+
+
+class RetailerRecallTests(TestCase):
+    def setUp(self):
+        self.s = Scenario()
+        self.rita = make_user("rita")
+        RetailerStaff.objects.create(user=self.rita, retailer=self.s.retailer)
+        self.s.retailer.supplier_villages.add(self.s.village)
+        self.bob = make_user("bob")
+        RetailerStaff.objects.create(user=self.bob, retailer=Retailer.objects.create(name_zh="永辉超市"))
+
+    def test_staff_of_a_supplied_retailer_may_recall_and_others_get_404(self):
+        self.client.force_login(self.bob)
+        response = self.client.post("/recalls/open/", {"lot": self.s.r1.lot_code, "reason": "Customer complaint"})
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(Recall.objects.count(), 0)
+        self.client.force_login(self.rita)
+        self.client.post("/recalls/open/", {"lot": self.s.r1.lot_code, "reason": "Customer complaint"})
+        recall = Recall.objects.get()
+        self.assertEqual((recall.batch, recall.opened_by, recall.reason), (self.s.r1, self.rita, "Customer complaint"))
+        self.assertEqual(list(recall.holds.values_list("batch__lot_code", flat=True)), [self.s.r1.lot_code])
+        self.client.force_login(self.bob)
+        self.assertEqual(self.client.get(f"/recalls/{recall.pk}/").status_code, 404)
