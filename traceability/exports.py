@@ -5,7 +5,7 @@ Every export takes a queryset of TraceEvents (choose it with events_for_lot or e
 then scope it to the caller) and returns bytes. Column headers are the standards' English terms,
 not translated: the readers are regulators' tools and people who expect those words.
 
-Public functions: events_for_lot, events_between, fsma_rows, fsma_csv, fsma_xlsx,
+Public functions: lot_closure, events_for_lot, events_between, fsma_rows, fsma_csv, fsma_xlsx,
 epcis_document, epcis_json, eu_rows, eu_csv, recall_csv.
 """
 
@@ -37,18 +37,27 @@ class InvalidRange(ValueError):
     """The date range of an export is missing, reversed or too long. The message is for people."""
 
 
-def events_for_lot(batch: Batch):
-    """Every event of the lot's full trace closure: the lot, all its ancestors and all its descendants."""
+def lot_closure(batch: Batch) -> set[int]:
+    """Primary keys of the lot, all its ancestors and all its descendants."""
+    return {batch.pk} | ancestor_ids([batch.pk]) | descendant_ids([batch.pk])
+
+
+def events_for_lot(batch: Batch, closure: set[int] | None = None):
+    """Every event of the lot's full trace closure: the lot, all its ancestors and all its descendants.
+
+    Pass the same `closure` (lot_closure(batch)) as `lot_ids` to fsma_* and eu_* so that a
+    shipment carrying other lots too gives rows for the traced lots only.
+    """
     if connection.vendor == "postgresql":
         # The closure once, as an array: the planner then reads the lines by index.
-        ids = sorted({batch.pk} | ancestor_ids([batch.pk]) | descendant_ids([batch.pk]))
+        ids = sorted(closure if closure is not None else lot_closure(batch))
         lines = RawSQL("SELECT event_id FROM traceability_eventbatch WHERE batch_id = ANY(%s)", [ids])
         return TraceEvent.objects.filter(pk__in=lines)
-    closure = Q(lines__batch_id=batch.pk)
+    scope = Q(lines__batch_id=batch.pk)
     for direction in ("backward", "forward"):
         sql, params = closure_sql(batch.pk, direction)
-        closure |= Q(lines__batch_id__in=RawSQL(sql, params))
-    return TraceEvent.objects.filter(closure).distinct()
+        scope |= Q(lines__batch_id__in=RawSQL(sql, params))
+    return TraceEvent.objects.filter(scope).distinct()
 
 
 def events_between(start: date | None, end: date | None):
@@ -102,7 +111,7 @@ class _Line:
     village_gln: str
 
 
-def _lines(events, *, effective: bool) -> list[_Line]:
+def _lines(events, *, effective: bool, lot_ids: set[int] | None = None) -> list[_Line]:
     """The events' batch lines in time order, each with its event's facts (read once per event)
     and its lot's product and origin. Occurred_at is in local time."""
     events = events.order_by()
@@ -113,8 +122,9 @@ def _lines(events, *, effective: bool) -> list[_Line]:
         "corrects__client_id", "correction_reason",
     )  # fmt: skip
     line_query = EventBatch.objects.filter(event_id__in=events.values("pk")).values_list(
-        "event_id", "batch__lot_code", "role", "quantity", "unit", "batch__crop__name_zh", "batch__crop__name_en",
-        "batch__crop__gtin", "batch__farm__name_zh", "batch__field__name_zh", "batch__farm__village__name_zh",
+        "event_id", "batch_id", "batch__lot_code", "role", "quantity", "unit", "batch__crop__name_zh",
+        "batch__crop__name_en", "batch__crop__gtin", "batch__farm__name_zh", "batch__field__name_zh",
+        "batch__farm__village__name_zh",
         "batch__farm__village__code", "batch__farm__village__gln",
     )  # fmt: skip
     zone = timezone.get_current_timezone()
@@ -135,10 +145,12 @@ def _lines(events, *, effective: bool) -> list[_Line]:
                 reason,
             )
         rows = list(line_query)
+    # Inputs of a transformation stay: they are key data of the new lot, wherever they came from.
     lines = [
-        _Line(*facts[row[0]], row[1], row[2], row[3], row[4], row[5], row[6], row[7] or "", row[8], row[9] or "",
-              row[10], row[11], row[12] or "")
+        _Line(*facts[row[0]], row[2], row[3], row[4], row[5], row[6], row[7], row[8] or "", row[9], row[10] or "",
+              row[11], row[12], row[13] or "")
         for row in rows
+        if lot_ids is None or row[1] in lot_ids or row[3] == EventBatch.Role.INPUT
     ]  # fmt: skip
     lines.sort(key=lambda line: (line.occurred_at, line.event_id, line.lot_code, line.role))
     return lines
@@ -161,6 +173,13 @@ FSMA_CTES = {
     TraceEvent.Kind.SHIPPING: "Shipping",
     TraceEvent.Kind.RECEIVING: "Receiving",
     TraceEvent.Kind.TRANSFORMATION: "Transformation",
+}
+
+DOCUMENT_TYPES = {
+    TraceEvent.Kind.SHIPPING: "Bill of lading",
+    TraceEvent.Kind.RECEIVING: "Bill of lading",
+    TraceEvent.Kind.TRANSFORMATION: "Production record",
+    TraceEvent.Kind.PACKING: "Packing record",
 }
 
 FSMA_COLUMNS = [
@@ -187,11 +206,11 @@ FSMA_COLUMNS = [
 ]
 
 
-def fsma_rows(events) -> list[list[str]]:
+def fsma_rows(events, *, lot_ids: set[int] | None = None) -> list[list[str]]:
     """One row per Critical Tracking Event and lot (the FSMA_COLUMNS), corrected events left out,
     sorted by event time then lot code. A transformation gives one row per new lot, with its
     input lots and quantities in one cell."""
-    lines = [line for line in _lines(events, effective=True) if line.kind in FSMA_CTES]
+    lines = [line for line in _lines(events, effective=True, lot_ids=lot_ids) if line.kind in FSMA_CTES]
     inputs: dict[int, list[str]] = {}
     for line in lines:
         if line.role == EventBatch.Role.INPUT:
@@ -204,10 +223,9 @@ def fsma_rows(events) -> list[list[str]]:
         moving = line.kind in (TraceEvent.Kind.SHIPPING, TraceEvent.Kind.RECEIVING)
         ship_to = f"{data.get('store', '')}, {data.get('retailer', '')}, {data.get('store_city', '')}" if moving else ""
         reference = data.get("reference_document", "")
-        if reference:
-            document_type = "Production record" if line.kind == TraceEvent.Kind.TRANSFORMATION else "Bill of lading"
-        else:
-            document_type = ""
+        document_type = (
+            (data.get("reference_document_type") or DOCUMENT_TYPES.get(line.kind, "Record")) if reference else ""
+        )
         moment = line.occurred_at
         rows.append(
             [
@@ -236,24 +254,24 @@ def fsma_rows(events) -> list[list[str]]:
     return rows
 
 
-def fsma_csv(events) -> bytes:
+def fsma_csv(events, *, lot_ids: set[int] | None = None) -> bytes:
     """The FSMA 204 sortable spreadsheet as UTF-8 CSV (with a BOM, so spreadsheet programs read
     the Chinese names correctly)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(FSMA_COLUMNS)
-    writer.writerows(fsma_rows(events))
+    writer.writerows(fsma_rows(events, lot_ids=lot_ids))
     return ("\ufeff" + buffer.getvalue()).encode()
 
 
-def fsma_xlsx(events) -> bytes:
+def fsma_xlsx(events, *, lot_ids: set[int] | None = None) -> bytes:
     """The FSMA 204 sortable spreadsheet as an Excel workbook with a filterable header row."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("FSMA 204")
     sheet.freeze_panes = "A2"
-    rows = fsma_rows(events)
+    rows = fsma_rows(events, lot_ids=lot_ids)
     sheet.auto_filter.ref = f"A1:T{len(rows) + 1}"
     sheet.append(FSMA_COLUMNS)
     for row in rows:
@@ -425,7 +443,9 @@ def epcis_document(events) -> dict:
     }
 
 
-def epcis_json(events) -> bytes:
+def epcis_json(events, *, lot_ids: set[int] | None = None) -> bytes:
+    """EPCIS events are kept whole (a shipping event lists every lot it moved); lot_ids is accepted
+    for a uniform signature and not used."""
     return json.dumps(epcis_document(events), ensure_ascii=False, indent=2).encode()
 
 
@@ -445,11 +465,11 @@ EU_COLUMNS = [
 ]
 
 
-def eu_rows(events) -> list[list[str]]:
+def eu_rows(events, *, lot_ids: set[int] | None = None) -> list[list[str]]:
     """One row per lot per consignment (shipping event), corrected events left out: the
     information Regulation (EU) No 931/2011 article 3 asks for."""
     rows = []
-    for line in _lines(events.filter(kind=TraceEvent.Kind.SHIPPING), effective=True):
+    for line in _lines(events.filter(kind=TraceEvent.Kind.SHIPPING), effective=True, lot_ids=lot_ids):
         data = line.data
         rows.append(
             [
@@ -470,11 +490,11 @@ def eu_rows(events) -> list[list[str]]:
     return rows
 
 
-def eu_csv(events) -> bytes:
+def eu_csv(events, *, lot_ids: set[int] | None = None) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EU_COLUMNS)
-    writer.writerows(eu_rows(events))
+    writer.writerows(eu_rows(events, lot_ids=lot_ids))
     return ("\ufeff" + buffer.getvalue()).encode()
 
 

@@ -63,8 +63,11 @@ def export(request: HttpRequest, name: str) -> HttpResponse:
         raise Http404
     render_export, content_type = EXPORTS[name]
     lot_code = request.GET.get("lot", "").strip()
+    lot_ids = None
     if lot_code:
-        events = exports.events_for_lot(_visible_lot(request.user, lot_code))
+        batch = _visible_lot(request.user, lot_code)
+        lot_ids = exports.lot_closure(batch)
+        events = exports.events_for_lot(batch, lot_ids)
         stem = lot_code
     else:
         try:
@@ -76,7 +79,7 @@ def export(request: HttpRequest, name: str) -> HttpResponse:
         stem = f"{start:%Y%m%d}-{end:%Y%m%d}"
     if not Membership.objects.sees_everything(request.user):
         events = events.filter(lines__batch__in=Batch.objects.visible_to(request.user)).distinct()
-    response = HttpResponse(render_export(events), content_type=content_type)
+    response = HttpResponse(render_export(events, lot_ids=lot_ids), content_type=content_type)
     kind, extension = name.split(".")
     response["Content-Disposition"] = f'attachment; filename="{kind}-{stem}.{extension}"'
     return response

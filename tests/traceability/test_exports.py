@@ -206,3 +206,23 @@ class EuAndCommandTests(TestCase):
             call_command("export_epcis", "--lot", "NOPE")
         with self.assertRaisesMessage(CommandError, "Give either --lot LOTCODE or --from DATE and --to DATE."):
             call_command("export_epcis")
+
+
+class SharedShipmentTests(TestCase):
+    def test_a_lot_export_leaves_out_other_lots_of_a_shared_shipment(self):
+        from decimal import Decimal
+
+        from shipments import services as shipping
+
+        s = Scenario(ship=False)
+        shipment = shipping.create_shipment(origin_village=s.village, store=s.store)
+        shipping.add_item(shipment=shipment, batch=s.r1, quantity=Decimal("5"))
+        shipping.add_item(shipment=shipment, batch=s.l3, quantity=Decimal("7"))
+        shipping.dispatch_shipment(shipment=shipment)
+        closure = exports.lot_closure(s.m1)
+        events = exports.events_for_lot(s.m1, closure)
+        shipped = [row[3] for row in exports.fsma_rows(events, lot_ids=closure) if row[0] == "Shipping"]
+        self.assertEqual(shipped, [s.r1.lot_code])
+        self.assertEqual([row[7] for row in exports.eu_rows(events, lot_ids=closure)], [s.r1.lot_code])
+        everything = [row[3] for row in exports.fsma_rows(events) if row[0] == "Shipping"]
+        self.assertEqual(sorted(everything), sorted([s.r1.lot_code, s.l3.lot_code]))

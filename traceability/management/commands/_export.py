@@ -16,15 +16,17 @@ class ExportCommand(BaseCommand):
         parser.add_argument("--output", help="file to write (default: standard output)")
 
     def events(self, options):
+        """(events, lot_ids): a lot's closure events and its lots, or a date range's events and None."""
         if options["lot"] and not (options["start"] or options["end"]):
             batch = Batch.objects.filter(lot_code=options["lot"]).first()
             if batch is None:
                 raise CommandError(f"Unknown lot code {options['lot']!r}.")
-            return exports.events_for_lot(batch)
+            closure = exports.lot_closure(batch)
+            return exports.events_for_lot(batch, closure), closure
         if options["lot"] or not (options["start"] or options["end"]):
             raise CommandError("Give either --lot LOTCODE or --from DATE and --to DATE.")
         try:
-            return exports.events_between(*exports.parse_range(options["start"], options["end"]))
+            return exports.events_between(*exports.parse_range(options["start"], options["end"])), None
         except exports.InvalidRange as error:
             raise CommandError(str(error))
 

@@ -6,4 +6,5 @@ class Command(ExportCommand):
     help = "EPCIS 2.0 JSON-LD document for a lot or a date range."
 
     def handle(self, *args, **options):
-        self.write(exports.epcis_json(self.events(options)), options)
+        events, _lot_ids = self.events(options)
+        self.write(exports.epcis_json(events), options)

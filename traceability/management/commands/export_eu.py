@@ -6,4 +6,5 @@ class Command(ExportCommand):
     help = "EU 931/2011 consignment list (CSV) for a lot or a date range."
 
     def handle(self, *args, **options):
-        self.write(exports.eu_csv(self.events(options)), options)
+        events, lot_ids = self.events(options)
+        self.write(exports.eu_csv(events, lot_ids=lot_ids), options)

@@ -10,6 +10,6 @@ class Command(ExportCommand):
         parser.add_argument("--format", choices=("csv", "xlsx"), default="csv")
 
     def handle(self, *args, **options):
-        events = self.events(options)
+        events, lot_ids = self.events(options)
         render = exports.fsma_xlsx if options["format"] == "xlsx" else exports.fsma_csv
-        self.write(render(events), options)
+        self.write(render(events, lot_ids=lot_ids), options)
