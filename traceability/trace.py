@@ -1,8 +1,10 @@
 """Forward and backward traces of a lot, computed in the database with recursive CTEs.
 
-The genealogy is a graph (BatchInput: input -> output). One SQL text serves PostgreSQL and
-SQLite (both support WITH RECURSIVE ... UNION, which discards rows already found, so diamonds
-in the graph are walked once). Results are plain dataclasses, ready for a page, a command or
+The genealogy is a graph (BatchInput: input -> output). The closure CTE is one SQL text for
+PostgreSQL and SQLite (both support WITH RECURSIVE ... UNION, which discards rows already found,
+so diamonds in the graph are walked once); the follow-up queries take the closure as an array on
+PostgreSQL and repeat the CTE on SQLite, with identical answers (tests run on both).
+Results are plain dataclasses, ready for a page, a command or
 the API. Shipments and stores come from the shipping and receiving events' batch lines and their
 key data elements (data["shipment"], data["store"], ...): traceability never imports shipments.
 
