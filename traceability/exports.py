@@ -358,7 +358,7 @@ def fsma_xlsx(events, *, lot_ids: set[int] | None = None) -> bytes:
 
     rows = fsma_rows(events, lot_ids=lot_ids)
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": True})
+    workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True})
     sheet = workbook.add_worksheet("FSMA 204")
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, len(rows), len(FSMA_COLUMNS) - 1)
