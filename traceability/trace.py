@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cached_property
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import NamedTuple
 
 from django.db import connection, transaction
@@ -195,10 +195,14 @@ def fast_plans():
 _MILLI = Decimal("0.001")
 
 
-def _dec(text) -> Decimal | None:
+class _Decimals(dict):
     """Quantities arrive as text: '10.000' from PostgreSQL's numeric(12,3), '10' or '10.5' from
-    SQLite, which keeps a number. One form for both: Decimal('10.000')."""
-    return None if text is None else Decimal(text).quantize(_MILLI)
+    SQLite, which keeps a number. One form for both, Decimal('10.000'), made once per distinct
+    text (a big trace repeats a few quantities thousands of times; Decimals are immutable)."""
+
+    def __missing__(self, text):
+        value = self[text] = None if text is None else Decimal(text).quantize(_MILLI)
+        return value
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -340,13 +344,14 @@ class _Columns:
         self.villages = {row[0]: tuple(row[3:]) for row in farms}
         self.fields = {row[0]: tuple(row) for row in fields}
         self.fields[None] = (None, "", "")
+        self.decimals = _Decimals()
 
     def count(self, side: int) -> int:
         return self.lot_columns["side"].count(side)
 
     def lots(self, side: int) -> list[Lot]:
         c = self.lot_columns
-        crops, farms, fields, villages = self.crops, self.farms, self.fields, self.villages
+        crops, farms, fields, villages, dec = self.crops, self.farms, self.fields, self.villages, self.decimals
         dates: dict[str | None, date | None] = {None: None}
         new = tuple.__new__
         lots = []
@@ -357,7 +362,7 @@ class _Columns:
             if day is dates:
                 day = dates[harvested] = date.fromisoformat(harvested)
             lots.append(
-                new(Lot, (pk, code, status, _dec(qty), unit, day) + crops[crop_id] + farms[farm_id]
+                new(Lot, (pk, code, status, dec[qty], unit, day) + crops[crop_id] + farms[farm_id]
                     + fields[field_id] + villages[farm_id])
             )  # fmt: skip
         lots.sort(key=attrgetter("lot_code"))
@@ -368,9 +373,10 @@ class _Columns:
         return dict(zip(self.lot_columns["id"], self.lot_columns["lot_code"], strict=True))
 
     def links(self) -> list[Link]:
-        codes, new = self.codes, tuple.__new__
-        links = [new(Link, (codes[i], codes[o], _dec(q))) for i, o, q in zip(*self.link_columns, strict=True)]
-        links.sort(key=itemgetter(0, 1))
+        codes, new, dec = self.codes, tuple.__new__, self.decimals
+        links = [new(Link, (codes[i], codes[o], dec[q])) for i, o, q in zip(*self.link_columns, strict=True)]
+        # By input then output lot code: a link is unique per pair, so the quantity never decides.
+        links.sort()
         return links
 
     def shipments(self) -> list[ShipmentStop]:
@@ -387,7 +393,7 @@ class _Columns:
                 stop = stops[code] = ShipmentStop(code, store or "", store_gln or "", city or "", retailer or "")
             if kind == shipping:
                 stop.shipped_at = occurred_at
-                stop.lots.append((codes[batch_id], _dec(qty), unit))
+                stop.lots.append((codes[batch_id], self.decimals[qty], unit))
             else:
                 stop.received_at = occurred_at
         for stop in stops.values():
