@@ -60,3 +60,27 @@ def make_batch(farm: Farm, crop: Crop, lot_code: str, quantity="100", **extra):
     defaults = {"harvested_on": date(2026, 6, 12), "status": "harvested"}
     defaults.update(extra)
     return Batch.objects.create(farm=farm, crop=crop, lot_code=lot_code, quantity=Decimal(quantity), **defaults)
+
+
+def make_store(name_zh: str = "上海静安店", **extra):
+    from shipments.models import Retailer, Store
+
+    retailer, _ = Retailer.objects.get_or_create(name_zh="盒马鲜生", defaults={"name_en": "Hema"})
+    defaults = {"name_en": "Shanghai Jing'an", "city_zh": "上海", "city_en": "Shanghai"}
+    defaults.update(extra)
+    return Store.objects.create(retailer=retailer, name_zh=name_zh, **defaults)
+
+
+def make_delivered_shipment(*, village: Village | None = None, batches=(), store=None):
+    """A shipment of `batches` (10 units each), created, filled, dispatched and received through
+    shipments.services, so it carries real shipping and receiving events."""
+    from shipments import services
+
+    village = village or batches[0].farm.village
+    shipment = services.create_shipment(origin_village=village, store=store or make_store())
+    for batch in batches:
+        services.add_item(shipment=shipment, batch=batch, quantity=Decimal("10"))
+    services.dispatch_shipment(shipment=shipment)
+    services.receive_shipment(shipment=shipment)
+    shipment.refresh_from_db()
+    return shipment

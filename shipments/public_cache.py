@@ -1,0 +1,169 @@
+"""The consumer page's cache: rendered bodies per shipment and language, scan counters, invalidation.
+
+A page body is stored under a key that contains two version tokens:
+- the shipment's token, replaced whenever something the page shows about that shipment changes
+  (a trace event, a correction, a batch status change or recall, the shipment or its items);
+- a global token, replaced when shared content changes (a village's story, a farm, a field, a crop,
+  a recipe), which is rare and touches many pages at once.
+A render reads the tokens before it queries, so a render that races an invalidation stores its
+result under the old token, where nobody looks again. Bodies also expire within the hour and at
+local midnight (the page says how many days ago the harvest was).
+
+Scan counters live in the cache too (`incr` is atomic and shared on Redis) and are re-read from the
+database when missing and every COUNTER_TTL seconds, which bounds any drift (with the per-process
+local-memory cache each process counts its own scans between two re-reads).
+"""
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count, Min
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from farms.models import Crop, Farm, Field, Recipe, Village
+from shipments.models import Scan, Shipment, ShipmentItem
+from traceability.models import Batch
+from traceability.signals import batches_changed
+
+PAGE_TTL = 3600
+COUNTER_TTL = 300
+QR_TTL = 86400
+_GLOBAL = "pub:gen"
+
+
+def _shipment_key(code: str) -> str:
+    return f"pub:ver:{code}"
+
+
+def _new_token() -> str:
+    return secrets.token_hex(4)
+
+
+def tokens(code: str) -> str:
+    """The current version of a shipment's page, as one string; created when missing.
+
+    A missing token (never set, evicted, cache cleared) becomes a fresh random one, so a body
+    stored under an older token can never be served again.
+    """
+    key = _shipment_key(code)
+    found = cache.get_many([key, _GLOBAL])
+    missing = {name: _new_token() for name in (key, _GLOBAL) if name not in found}
+    if missing:
+        for name, value in missing.items():
+            cache.add(name, value, timeout=None)
+        found = cache.get_many([key, _GLOBAL])
+    return f"{found.get(key, '')}.{found.get(_GLOBAL, '')}"
+
+
+def page_key(code: str, language: str, version: str) -> str:
+    return f"pub:page:{code}:{language}:{version}"
+
+
+def get_page(code: str, language: str, version: str) -> dict | None:
+    return cache.get(page_key(code, language, version))
+
+
+def store_page(code: str, language: str, version: str, entry: dict) -> None:
+    now = timezone.localtime()
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
+    ttl = max(1, min(PAGE_TTL, int((midnight - now).total_seconds())))
+    cache.set(page_key(code, language, version), entry, timeout=ttl)
+
+
+def forget_shipments(codes) -> None:
+    """Make every cached page of these shipments unreachable."""
+    cache.set_many({_shipment_key(code): _new_token() for code in codes}, timeout=None)
+
+
+def forget_all_pages() -> None:
+    cache.set(_GLOBAL, _new_token(), timeout=None)
+
+
+def forget_shipments_of_batches(batch_ids) -> None:
+    codes = set(
+        ShipmentItem.objects.filter(batch_id__in=list(batch_ids)).values_list("shipment__public_code", flat=True)
+    )
+    if codes:
+        forget_shipments(codes)
+
+
+# Scan counters -------------------------------------------------------------------------------
+
+
+def scan_counts(code: str, shipment_id: int, *, recorded: bool) -> tuple[int, datetime | None]:
+    """(times scanned, first scan) for the authenticity block. Call after inserting this scan's row."""
+    count_key, first_key = f"pub:scans:{code}", f"pub:first:{code}"
+    count = None
+    if recorded:
+        try:
+            count = cache.incr(count_key)
+        except ValueError:
+            count = None
+        first = cache.get(first_key)
+    else:
+        found = cache.get_many([count_key, first_key])
+        count, first = found.get(count_key), found.get(first_key)
+    if count is None or (count and first is None):
+        # Counted after this request's insert, so the figure includes it; `set`, not `add`: this
+        # count is at least as fresh as whatever a concurrent request may have stored.
+        totals = Scan.objects.filter(shipment_id=shipment_id).aggregate(count=Count("id"), first=Min("scanned_at"))
+        count, first = totals["count"], totals["first"]
+        cache.set(count_key, count, timeout=COUNTER_TTL)
+        if first is not None:
+            cache.set(first_key, first, timeout=None)
+    return count, first
+
+
+# QR images -----------------------------------------------------------------------------------
+
+
+def qr_key(code: str, kind: str, scale: int) -> str:
+    return f"pub:qr:{code}:{kind}:{scale}"
+
+
+# Invalidation --------------------------------------------------------------------------------
+
+
+@receiver(batches_changed, dispatch_uid="public_page_batches_changed")
+def _batches_changed(sender, batch_ids, **kwargs) -> None:
+    forget_shipments_of_batches(batch_ids)
+
+
+@receiver(post_save, sender=Shipment, dispatch_uid="public_page_shipment_saved")
+def _shipment_saved(sender, instance: Shipment, **kwargs) -> None:
+    code = instance.public_code
+    # After commit: a page rendered from the uncommitted state must not outlive the change.
+    transaction.on_commit(lambda: forget_shipments([code]))
+
+
+@receiver(post_save, sender=ShipmentItem, dispatch_uid="public_page_item_saved")
+@receiver(post_delete, sender=ShipmentItem, dispatch_uid="public_page_item_deleted")
+def _item_changed(sender, instance: ShipmentItem, **kwargs) -> None:
+    shipment_id = instance.shipment_id
+
+    def forget() -> None:
+        codes = Shipment.objects.filter(pk=shipment_id).values_list("public_code", flat=True)
+        forget_shipments(list(codes))
+
+    transaction.on_commit(forget)
+
+
+@receiver(post_save, sender=Batch, dispatch_uid="public_page_batch_saved")
+def _batch_saved(sender, instance: Batch, created: bool, **kwargs) -> None:
+    if not created:  # a new batch is in no shipment yet
+        batch_id = instance.pk
+        transaction.on_commit(lambda: forget_shipments_of_batches([batch_id]))
+
+
+def _content_changed(sender, **kwargs) -> None:
+    transaction.on_commit(forget_all_pages)
+
+
+for _model in (Village, Farm, Field, Crop, Recipe):
+    post_save.connect(_content_changed, sender=_model, dispatch_uid=f"public_page_{_model.__name__}_saved")
+    post_delete.connect(_content_changed, sender=_model, dispatch_uid=f"public_page_{_model.__name__}_deleted")
+m2m_changed.connect(_content_changed, sender=Recipe.crops.through, dispatch_uid="public_page_recipe_crops")
