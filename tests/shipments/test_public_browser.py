@@ -19,6 +19,10 @@ from tests.support import (
 )
 from traceability import services as trace
 
+WECHAT_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126 Mobile "
+    "MicroMessenger/8.0.49 NetType/WIFI Language/zh_CN"
+)
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 CHROMIUM_ARGS = [
     "--headless",
@@ -78,6 +82,7 @@ class ConsumerPageInBrowserTests(LiveServerTestCase):
                     java_script_enabled=False,
                     device_scale_factor=2,
                     locale="zh-CN",
+                    user_agent=WECHAT_UA,
                 )
                 page = context.new_page()
                 page.goto(url)
