@@ -13,10 +13,14 @@ import re
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
+from django.utils.formats import date_format
+from django.utils.html import escape
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
@@ -124,17 +128,54 @@ def page(request: HttpRequest, code: str) -> HttpResponse:
             public_cache.store_page(code, language, version, entry)
         record = _counts_as_scan(request, switched)
         if record:
-            Scan.objects.create(
+            record_scan(
                 shipment_id=entry["id"],
                 language=language,
                 client=client_family(request.headers.get("User-Agent", "")),
             )
         count, first = public_cache.scan_counts(code, entry["id"], recorded=record)
-        # Fresh produce sells within days: a code first scanned long ago may have been copied.
-        stale = first is not None and count > 1 and (timezone.now() - first).days > CLONE_AFTER_DAYS
-        block = render_to_string("shipments/public/_scans.html", {"count": count, "first": first, "stale": stale})
-        response = HttpResponse(entry["head"] + block + entry["tail"])
+        response = HttpResponse(entry["head"] + _scan_block(count, first) + entry["tail"])
     return _finish(response, language, switched)
+
+
+def record_scan(*, shipment_id: int, language: str, client: str) -> None:
+    """Insert one Scan row: the only query of a cached page view.
+
+    On PostgreSQL the insert commits without waiting for the WAL flush (synchronous_commit off
+    for this transaction only): a crash of the database server could lose the last fraction of a
+    second of scan rows, never consistency, and the page serves several times more scans per
+    second. SET LOCAL and INSERT go in one round trip.
+    """
+    if connection.vendor != "postgresql":
+        Scan.objects.create(shipment_id=shipment_id, language=language, client=client)
+        return
+    meta, quote = Scan._meta, connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in ("shipment", "scanned_at", "language", "client"))
+    sql = f"SET LOCAL synchronous_commit TO OFF; INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s)"
+    # savepoint=False: inside a caller's transaction (tests) this adds no SAVEPOINT round trips.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(sql, [shipment_id, timezone.now(), language, client])
+
+
+def _scan_block(count: int, first) -> str:
+    """The authenticity block, the only per-request part of the page (string formatting is a tenth
+    of the cost of a template here)."""
+    scanned = ngettext("Scanned %(counter)s time", "Scanned %(counter)s times", count) % {"counter": count}
+    if first is not None:
+        scanned += " · " + gettext("first on %(date)s") % {"date": date_format(timezone.localtime(first))}
+    warning = ""
+    # Fresh produce sells within days: a code first scanned long ago may have been copied.
+    if first is not None and count > 1 and (timezone.now() - first).days > CLONE_AFTER_DAYS:
+        warning = '<br><small class="warn">{}</small>'.format(
+            gettext(
+                "Fresh produce sells within days. If this first scan was long before you bought it, "
+                "the label may be a copy: please tell the store."
+            )
+        )
+    return (
+        '<div class="auth"><div class="tick" aria-hidden="true">✓</div>'
+        "<div><b>{}</b><br><small>{}</small>{}</div></div>"
+    ).format(escape(gettext("Genuine traceability code")), escape(scanned), warning)
 
 
 def _render_page(code: str, language: str) -> dict | None:
@@ -266,9 +307,9 @@ def _result(value) -> dict | None:
         return None
     lowered = str(value).strip().lower()
     if lowered in ("pass", "passed", "ok", "合格", "true"):
-        return {"ok": True, "text": translation.gettext("Passed")}
+        return {"ok": True, "text": gettext("Passed")}
     if lowered in ("fail", "failed", "不合格", "false"):
-        return {"ok": False, "text": translation.gettext("Failed")}
+        return {"ok": False, "text": gettext("Failed")}
     return {"ok": None, "text": str(value)[:120]}
 
 
