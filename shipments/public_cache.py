@@ -43,20 +43,21 @@ def _new_token() -> str:
     return secrets.token_hex(4)
 
 
-def tokens(code: str) -> str:
-    """The current version of a shipment's page, as one string; created when missing.
+def lookup(code: str) -> tuple[str, datetime | None]:
+    """(version of the shipment's page, first scan or None), in one cache round trip.
 
-    A missing token (never set, evicted, cache cleared) becomes a fresh random one, so a body
-    stored under an older token can never be served again.
+    The version joins the shipment's token and the global one. A missing token (never set,
+    evicted, cache cleared) becomes a fresh random one, so a body stored under an older token can
+    never be served again.
     """
-    key = _shipment_key(code)
-    found = cache.get_many([key, _GLOBAL])
+    key, first_key = _shipment_key(code), _first_key(code)
+    found = cache.get_many([key, _GLOBAL, first_key])
     missing = {name: _new_token() for name in (key, _GLOBAL) if name not in found}
     if missing:
         for name, value in missing.items():
             cache.add(name, value, timeout=None)
-        found = cache.get_many([key, _GLOBAL])
-    return f"{found.get(key, '')}.{found.get(_GLOBAL, '')}"
+        found.update(cache.get_many(list(missing)))
+    return f"{found.get(key, '')}.{found.get(_GLOBAL, '')}", found.get(first_key)
 
 
 def page_key(code: str, language: str, version: str) -> str:
@@ -94,19 +95,25 @@ def forget_shipments_of_batches(batch_ids) -> None:
 # Scan counters -------------------------------------------------------------------------------
 
 
-def scan_counts(code: str, shipment_id: int, *, recorded: bool) -> tuple[int, datetime | None]:
-    """(times scanned, first scan) for the authenticity block. Call after inserting this scan's row."""
-    count_key, first_key = f"pub:scans:{code}", f"pub:first:{code}"
-    count = None
+def _count_key(code: str) -> str:
+    return f"pub:scans:{code}"
+
+
+def _first_key(code: str) -> str:
+    return f"pub:first:{code}"
+
+
+def scan_counts(code: str, shipment_id: int, *, recorded: bool, first: datetime | None) -> tuple[int, datetime | None]:
+    """(times scanned, first scan) for the authenticity block. Call after inserting this scan's
+    row; `first` is what lookup() found."""
+    count_key = _count_key(code)
     if recorded:
         try:
             count = cache.incr(count_key)
         except ValueError:
             count = None
-        first = cache.get(first_key)
     else:
-        found = cache.get_many([count_key, first_key])
-        count, first = found.get(count_key), found.get(first_key)
+        count = cache.get(count_key)
     if count is None or (count and first is None):
         # Counted after this request's insert, so the figure includes it; `set`, not `add`: this
         # count is at least as fresh as whatever a concurrent request may have stored.
@@ -114,7 +121,7 @@ def scan_counts(code: str, shipment_id: int, *, recorded: bool) -> tuple[int, da
         count, first = totals["count"], totals["first"]
         cache.set(count_key, count, timeout=COUNTER_TTL)
         if first is not None:
-            cache.set(first_key, first, timeout=None)
+            cache.set(_first_key(code), first, timeout=None)
     return count, first
 
 
