@@ -2,18 +2,21 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.test import TestCase
-from django.utils import translation
+from django.core.cache import cache
+from django.test import SimpleTestCase, TestCase
+from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 
 from farms.models import Recipe
 from shipments.models import Scan, Shipment
+from shipments.useragents import client_family, is_bot
 from tests.support import (
     make_batch,
     make_crop,
     make_delivered_shipment,
     make_farm,
     make_field,
+    make_store,
     make_user,
     make_village,
 )
@@ -294,10 +297,55 @@ class ConsumerPageTests(TestCase):
         self.assertNotIn("https://", html)
         self.assertNotIn("@font-face", html)
 
+    def test_the_count_is_reread_from_the_database_when_the_cached_counter_is_gone(self):
+        Scan.objects.bulk_create(Scan(shipment=self.shipment, language="en", client="ios") for _ in range(5))
+        self.assertContains(self.get(), scans_text("zh-hans", 6))
+        cache.clear()
+        self.assertContains(self.get(), scans_text("zh-hans", 7))
+
+    def test_a_code_first_scanned_long_ago_warns_that_the_label_may_be_copied(self):
+        warning = t(
+            "zh-hans",
+            "Fresh produce sells within days. If this first scan was long before you bought it, "
+            "the label may be a copy: please tell the store.",
+        )
+        self.assertNotIn(warning, self.get().content.decode())
+        cache.clear()
+        Scan.objects.update(scanned_at=timezone.now() - timedelta(days=45))
+        self.assertIn(warning, self.get().content.decode())
+
+    def test_changing_the_shipment_replaces_the_cached_page(self):
+        self.get()
+        with self.captureOnCommitCallbacks(execute=True):
+            store = make_store("杭州西湖店", city_zh="杭州", city_en="Hangzhou")
+            Shipment.objects.filter(pk=self.shipment.pk).update(store=store)
+            shipment = Shipment.objects.get(pk=self.shipment.pk)
+            shipment.save()
+        self.assertIn("杭州西湖店", self.get().content.decode())
+
     def test_only_get_and_head_are_allowed(self):
         response = self.client.post(self.url)
         self.assertEqual(response.status_code, 405)
         self.assertEqual(Scan.objects.count(), 0)
+
+
+class UserAgentTests(SimpleTestCase):
+    def test_clients_are_reduced_to_a_coarse_family(self):
+        cases = {
+            WECHAT_UA: "wechat",
+            "Mozilla/5.0 (Linux; Android 13) AlipayClient/10.5.36 Mobile": "alipay",
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Version/17.5 Mobile/15E148 Safari/604.1": "ios",
+            ANDROID_UA: "android",
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126 Safari/537.36": "desktop",
+            "": "other",
+        }
+        self.assertEqual({ua: client_family(ua) for ua in cases}, cases)
+
+    def test_preview_fetchers_are_bots_and_browsers_are_not(self):
+        self.assertEqual(
+            [is_bot(ua) for ua in ("WhatsApp/2.23.20.0", "Mozilla/5.0 (compatible; WeChat link preview)", WECHAT_UA)],
+            [True, True, False],
+        )
 
 
 class NotFoundTests(TestCase):
