@@ -9,7 +9,9 @@ seeds one delivered shipment with three batches, their events and recipes throug
 services, starts gunicorn on a loopback port with DEBUG=0, then runs `wrk --latency` against
 /healthz (touches no database) and against the shipment's page (every request inserts a Scan
 row). Prints requests/s, p50 and p99 for both, errors and non-2xx responses, and the ratio.
-Exits non-zero when the page serves less than half the bare view's throughput or has errors.
+Exits non-zero on any error or non-2xx response, and with --strict also when the page serves less
+than half the bare view's throughput (on a shared machine the ratio moves with the neighbours'
+load, so `make bench` does not fail on it by default).
 """
 
 import argparse
@@ -176,6 +178,7 @@ def main() -> int:
         "--worker-class", default="sync", choices=["sync", "gthread"], help="gunicorn worker class (default sync)"
     )
     parser.add_argument("--gunicorn-threads", type=int, default=4, help="threads per gthread worker (default 4)")
+    parser.add_argument("--strict", action="store_true", help="also exit 1 when the ratio is below the target")
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "").strip() or DEFAULT_DB
@@ -267,12 +270,14 @@ def main() -> int:
     }
     for name, row in medians.items():
         print(f"median {name}: {row['rps']:.0f} req/s, p50 {row['p50']:.2f} ms, p99 {row['p99']:.2f} ms")
-    ok = ratio >= TARGET_RATIO and failures == 0
+    verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
     print(
-        f"ratio page/bare per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {ratio:.2f} "
-        f"(target >= {TARGET_RATIO}); errors and non-2xx: {failures}; {'PASS' if ok else 'FAIL'}"
+        f"ratio page/bare per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {ratio:.2f}, "
+        f"{verdict} the target of {TARGET_RATIO}; errors and non-2xx: {failures}"
     )
-    return 0 if ok else 1
+    if failures:
+        return 1
+    return 1 if args.strict and ratio < TARGET_RATIO else 0
 
 
 if __name__ == "__main__":
