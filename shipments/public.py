@@ -120,8 +120,7 @@ def page(request: HttpRequest, code: str) -> HttpResponse:
         code = normalized_code(code)
         if code is None:
             return _not_found(language, switched)
-        version, first = public_cache.lookup(code)
-        entry = public_cache.get_page(code, language, version)
+        version, entry, first = public_cache.lookup(code, language)
         if entry is None:
             entry = _render_page(code, language)
             if entry is None:
@@ -151,10 +150,7 @@ def record_scan(*, shipment_id: int, language: str, client: str) -> None:
     if connection.vendor != "postgresql":
         Scan.objects.create(shipment_id=shipment_id, language=language, client=client)
         return
-    meta, quote = Scan._meta, connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in ("shipment", "scanned_at", "language", "client"))
-    sql = f"SET LOCAL synchronous_commit TO OFF; INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s)"
-    params = [shipment_id, timezone.now(), language, client]
+    sql, params = _scan_insert_sql(), [shipment_id, timezone.now(), language, client]
     # The insert is its own health check: CONN_HEALTH_CHECKS would spend a second round trip
     # (SELECT 1) on it, a third of this page's database time. A connection found dead (the
     # database restarted) is replaced and the insert retried once.
@@ -168,6 +164,15 @@ def record_scan(*, shipment_id: int, language: str, client: str) -> None:
         connection.close()
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
+
+
+@functools.cache
+def _scan_insert_sql() -> str:
+    meta, quote = Scan._meta, connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in ("shipment", "scanned_at", "language", "client"))
+    return (
+        f"SET LOCAL synchronous_commit TO OFF; INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s)"
+    )
 
 
 def _scan_block(count: int, first) -> str:

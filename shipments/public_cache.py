@@ -1,13 +1,14 @@
 """The consumer page's cache: rendered bodies per shipment and language, scan counters, invalidation.
 
-A page body is stored under a key that contains two version tokens:
+A page body is stored with the two version tokens current when its render began, and served only
+while both are still current:
 - the shipment's token, replaced whenever something the page shows about that shipment changes
   (a trace event, a correction, a batch status change or recall, the shipment or its items);
 - a global token, replaced when shared content changes (a village's story, a farm, a field, a crop,
   a recipe), which is rare and touches many pages at once.
 A render reads the tokens before it queries, so a render that races an invalidation stores its
-result under the old token, where nobody looks again. Bodies also expire within the hour and at
-local midnight (the page says how many days ago the harvest was).
+result with the old token, which no reader accepts (the next reader renders again). Bodies also
+expire within the hour and at local midnight (the page says how many days ago the harvest was).
 
 Scan counters live in the cache too (`incr` is atomic and shared on Redis) and are re-read from the
 database when missing and every COUNTER_TTL seconds, which bounds any drift (with the per-process
@@ -43,36 +44,37 @@ def _new_token() -> str:
     return secrets.token_hex(4)
 
 
-def lookup(code: str) -> tuple[str, datetime | None]:
-    """(version of the shipment's page, first scan or None), in one cache round trip.
+def lookup(code: str, language: str) -> tuple[str, dict | None, datetime | None]:
+    """(current version, the cached page if rendered at that version, first scan), in one cache
+    round trip.
 
     The version joins the shipment's token and the global one. A missing token (never set,
-    evicted, cache cleared) becomes a fresh random one, so a body stored under an older token can
-    never be served again.
+    evicted, cache cleared) becomes a fresh random one, so no page stored earlier matches it.
     """
-    key, first_key = _shipment_key(code), _first_key(code)
-    found = cache.get_many([key, _GLOBAL, first_key])
+    key, first_key, body_key = _shipment_key(code), _first_key(code), _page_key(code, language)
+    found = cache.get_many([key, _GLOBAL, first_key, body_key])
     missing = {name: _new_token() for name in (key, _GLOBAL) if name not in found}
     if missing:
         for name, value in missing.items():
             cache.add(name, value, timeout=None)
         found.update(cache.get_many(list(missing)))
-    return f"{found.get(key, '')}.{found.get(_GLOBAL, '')}", found.get(first_key)
+    version = f"{found.get(key, '')}.{found.get(_GLOBAL, '')}"
+    entry = found.get(body_key)
+    if entry is not None and entry["version"] != version:
+        entry = None
+    return version, entry, found.get(first_key)
 
 
-def page_key(code: str, language: str, version: str) -> str:
-    return f"pub:page:{code}:{language}:{version}"
-
-
-def get_page(code: str, language: str, version: str) -> dict | None:
-    return cache.get(page_key(code, language, version))
+def _page_key(code: str, language: str) -> str:
+    return f"pub:page:{code}:{language}"
 
 
 def store_page(code: str, language: str, version: str, entry: dict) -> None:
+    """Keep a rendered page with the version it was rendered at (read before its queries ran)."""
     now = timezone.localtime()
     midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
     ttl = max(1, min(PAGE_TTL, int((midnight - now).total_seconds())))
-    cache.set(page_key(code, language, version), entry, timeout=ttl)
+    cache.set(_page_key(code, language), {**entry, "version": version}, timeout=ttl)
 
 
 def forget_shipments(codes) -> None:
