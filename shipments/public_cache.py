@@ -33,6 +33,9 @@ from traceability.signals import batches_changed
 PAGE_TTL = 3600
 COUNTER_TTL = 300
 QR_TTL = 86400
+# A shipment's token may lapse (a fresh one only costs a render) and must, or a flood of made-up
+# codes would fill the cache with tokens that never expire.
+TOKEN_TTL = 86400
 _GLOBAL = "pub:gen"
 
 
@@ -56,7 +59,7 @@ def lookup(code: str, language: str) -> tuple[str, dict | None, datetime | None]
     missing = {name: _new_token() for name in (key, _GLOBAL) if name not in found}
     if missing:
         for name, value in missing.items():
-            cache.add(name, value, timeout=None)
+            cache.add(name, value, timeout=None if name == _GLOBAL else TOKEN_TTL)
         found.update(cache.get_many(list(missing)))
     version = f"{found.get(key, '')}.{found.get(_GLOBAL, '')}"
     entry = found.get(body_key)
@@ -79,7 +82,7 @@ def store_page(code: str, language: str, version: str, entry: dict) -> None:
 
 def forget_shipments(codes) -> None:
     """Make every cached page of these shipments unreachable."""
-    cache.set_many({_shipment_key(code): _new_token() for code in codes}, timeout=None)
+    cache.set_many({_shipment_key(code): _new_token() for code in codes}, timeout=TOKEN_TTL)
 
 
 def forget_all_pages() -> None:
