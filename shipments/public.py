@@ -331,14 +331,15 @@ def _text(data: dict, key: str, language: str) -> str:
 
 
 def _result(value) -> dict | None:
-    """A quality-test result for people: pass, fail, or the recorded text as is."""
+    """A quality-test result for people: pass, fail, or the recorded text as is. Phones record
+    it in either language or both ("合格 pass")."""
     if value is None or value == "":
         return None
     lowered = str(value).strip().lower()
-    if lowered in ("pass", "passed", "ok", "合格", "true"):
-        return {"ok": True, "text": gettext("Passed")}
-    if lowered in ("fail", "failed", "不合格", "false"):
+    if lowered in ("false", "ng") or "fail" in lowered or "不合格" in lowered:
         return {"ok": False, "text": gettext("Failed")}
+    if lowered in ("true", "ok") or "pass" in lowered or "合格" in lowered:
+        return {"ok": True, "text": gettext("Passed")}
     return {"ok": None, "text": str(value)[:120]}
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 
 from farms.models import Recipe
+from shipments import public
 from shipments.models import Scan, Shipment
 from shipments.useragents import client_family, is_bot
 from tests.support import (
@@ -327,6 +328,14 @@ class ConsumerPageTests(TestCase):
         response = self.client.post(self.url)
         self.assertEqual(response.status_code, 405)
         self.assertEqual(Scan.objects.count(), 0)
+
+
+class QualityResultTests(SimpleTestCase):
+    def test_results_in_either_language_or_both_read_as_passed_or_failed(self):
+        with translation.override("en"):
+            texts = [public._result(value)["text"] for value in ("pass", "合格 pass", "不合格", "FAILED", "3.2 mg/kg")]
+        self.assertEqual(texts, ["Passed", "Passed", "Failed", "Failed", "3.2 mg/kg"])
+        self.assertIsNone(public._result(""))
 
 
 class UserAgentTests(SimpleTestCase):
