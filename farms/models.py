@@ -76,6 +76,26 @@ class Crop(models.Model):
         return localized(self, "name", language)
 
 
+class VillageQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "VillageQuerySet":
+        """Villages a user may read: the same rule as Farm.objects.visible_to."""
+        if not user.is_authenticated:
+            return self.none()
+        if Membership.objects.sees_everything(user):
+            return self.all()
+        return self.filter(
+            models.Q(id__in=Membership.objects.village_ids(user)) | models.Q(supplied_retailers__staff__user=user)
+        ).distinct()
+
+    def managed_by(self, user) -> "VillageQuerySet":
+        """Villages whose page content and farms a user may change: their coordinators'."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(id__in=Membership.objects.village_ids(user, roles=("coordinator",)))
+
+
 class Village(models.Model):
     name_zh = models.CharField(_("name (Chinese)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
@@ -103,6 +123,8 @@ class Village(models.Model):
         unique=True,
         validators=[gs1.validate_gln],
     )
+
+    objects = VillageQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -255,8 +277,18 @@ class Recipe(models.Model):
 
 
 class MembershipQuerySet(models.QuerySet):
-    def village_ids(self, user) -> list[int]:
-        return list(self.filter(user=user, village__isnull=False).values_list("village_id", flat=True))
+    def village_ids(self, user, roles: tuple[str, ...] | None = None) -> list[int]:
+        """Villages a user belongs to, optionally only in the given roles."""
+        rows = self.filter(user=user, village__isnull=False)
+        if roles is not None:
+            rows = rows.filter(role__in=roles)
+        return list(rows.values_list("village_id", flat=True))
+
+    def sees_everything(self, user) -> bool:
+        """Superusers and auditors read every tenant's data."""
+        if not user.is_authenticated:
+            return False
+        return user.is_superuser or self.filter(user=user, role=MembershipRole.AUDITOR).exists()
 
 
 class MembershipRole(models.TextChoices):

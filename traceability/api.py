@@ -1,0 +1,363 @@
+"""REST resources of the traceability app: batches (lots), trace events and recalls.
+
+Batches are registered through services.register_batch and their events recorded through
+services.record_batch_event; events are append-only (create and list, never update or delete).
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import django_filters
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from config.api import (
+    KeyDataField,
+    ScopedRelatedField,
+    StrictModelSerializer,
+    StrictSerializer,
+    TenantScopedMixin,
+)
+from config.idempotency import IdempotentMixin
+from farms.models import Crop, Farm, Field, Membership, Village
+from traceability import services
+from traceability.models import Batch, Recall, TraceEvent
+
+QUANTITY = {"max_digits": 12, "decimal_places": 3, "min_value": Decimal("0.001")}
+LOT_CODE = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$"
+# Events a farm records on one batch; shipping and receiving come from shipment actions,
+# transformations and corrections from their own workflows.
+FARM_EVENT_KINDS = [
+    TraceEvent.Kind.PLANTING,
+    TraceEvent.Kind.INPUT_APPLIED,
+    TraceEvent.Kind.HARVEST,
+    TraceEvent.Kind.COOLING,
+    TraceEvent.Kind.PACKING,
+    TraceEvent.Kind.QUALITY_TEST,
+    TraceEvent.Kind.TEMPERATURE,
+]
+# Phones capture offline, so occurred_at may be long past; a time in the future is a clock error.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+def farms_writable_by(user):
+    """Farms whose batches a user may register: those of their villages (farmers and coordinators)."""
+    if user.is_superuser:
+        return Farm.objects.all()
+    return Farm.objects.filter(village_id__in=Membership.objects.village_ids(user))
+
+
+# ---------------------------------------------------------------------------------------------
+# Serializers
+
+
+class BatchSerializer(StrictModelSerializer):
+    """A lot as read; also what POST /batches/ answers."""
+
+    village = serializers.IntegerField(source="farm.village_id", read_only=True)
+    crop_code = serializers.CharField(source="crop.code", read_only=True)
+    remaining_quantity = serializers.DecimalField(max_digits=12, decimal_places=3, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    inputs = serializers.SlugRelatedField(slug_field="lot_code", many=True, read_only=True)
+
+    class Meta:
+        model = Batch
+        fields = [
+            "id",
+            "lot_code",
+            "farm",
+            "village",
+            "field",
+            "crop",
+            "crop_code",
+            "planted_on",
+            "harvested_on",
+            "quantity",
+            "unit",
+            "allocated_quantity",
+            "remaining_quantity",
+            "status",
+            "inputs",
+            "notes",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class BatchCreateSerializer(StrictModelSerializer):
+    farm = ScopedRelatedField(scope=farms_writable_by, queryset=Farm.objects.all())
+    field = ScopedRelatedField(
+        scope=lambda user: Field.objects.filter(farm__in=farms_writable_by(user)),
+        queryset=Field.objects.all(),
+        required=False,
+        allow_null=True,
+    )
+    crop = ScopedRelatedField(scope=lambda user: Crop.objects.all(), queryset=Crop.objects.all())
+    quantity = serializers.DecimalField(**QUANTITY)
+    lot_code = serializers.RegexField(LOT_CODE, max_length=40, required=False)
+
+    class Meta:
+        model = Batch
+        fields = ["lot_code", "farm", "field", "crop", "planted_on", "harvested_on", "quantity", "unit", "notes"]
+
+    def validate_lot_code(self, value):
+        if Batch.objects.filter(lot_code=value).exists():
+            raise ValidationError(_("This lot code is already taken."))
+        return value
+
+    def validate(self, attrs):
+        field = attrs.get("field")
+        if field is not None and field.farm_id != attrs["farm"].pk:
+            raise ValidationError({"field": [_("The field belongs to another farm.")]})
+        _check_dates(attrs.get("planted_on"), attrs.get("harvested_on"))
+        return attrs
+
+
+class BatchUpdateSerializer(StrictModelSerializer):
+    """What may change on a lot after registration; quantities and status move through events."""
+
+    class Meta:
+        model = Batch
+        fields = ["planted_on", "harvested_on", "notes"]
+
+    def validate(self, attrs):
+        _check_dates(
+            attrs.get("planted_on", self.instance.planted_on), attrs.get("harvested_on", self.instance.harvested_on)
+        )
+        return attrs
+
+
+def _check_dates(planted_on, harvested_on) -> None:
+    if planted_on and harvested_on and harvested_on < planted_on:
+        raise ValidationError({"harvested_on": [_("The harvest date cannot be before the planting date.")]})
+
+
+class EventLineSerializer(serializers.Serializer):
+    lot_code = serializers.CharField(source="batch.lot_code")
+    role = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, allow_null=True)
+    unit = serializers.CharField()
+
+
+class TraceEventSerializer(StrictModelSerializer):
+    lines = EventLineSerializer(many=True, read_only=True)
+    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
+    corrects = serializers.UUIDField(source="corrects.client_id", read_only=True, default=None)
+
+    class Meta:
+        model = TraceEvent
+        fields = [
+            "id",
+            "client_id",
+            "kind",
+            "occurred_at",
+            "recorded_at",
+            "village",
+            "farm",
+            "location_gln",
+            "location_name",
+            "lines",
+            "actor",
+            "data",
+            "corrects",
+            "correction_reason",
+            "seq",
+            "prev_hash",
+            "hash",
+        ]
+        read_only_fields = fields
+
+
+class TraceEventCreateSerializer(StrictSerializer):
+    """One farm-side event on one lot. `client_id` is made by the phone: a retry with the same
+    id returns the event already recorded (200) instead of recording it twice."""
+
+    batch = ScopedSlugField(
+        slug_field="lot_code", scope=lambda user: Batch.objects.writable_by(user), queryset=Batch.objects.all()
+    )
+    kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in FARM_EVENT_KINDS])
+    occurred_at = serializers.DateTimeField()
+    client_id = serializers.UUIDField(required=False)
+    quantity = serializers.DecimalField(required=False, allow_null=True, **QUANTITY)
+    data = KeyDataField(required=False)
+
+    def validate_occurred_at(self, value):
+        if value > timezone.now() + CLOCK_SKEW:
+            raise ValidationError(_("This time is in the future: check the device's clock."))
+        return value
+
+    def validate_client_id(self, value):
+        existing = TraceEvent.objects.filter(client_id=value).first()
+        if existing is not None and not existing.lines.filter(batch__in=Batch.objects.writable_by(self.user)).exists():
+            # Another tenant's event: answer as if the id were taken, without saying by what.
+            raise ValidationError(_("This client id is already used."))
+        return value
+
+    @property
+    def user(self):
+        return self.context["request"].user
+
+
+class RecallSerializer(StrictModelSerializer):
+    batch = serializers.SlugRelatedField(slug_field="lot_code", read_only=True)
+    held_batches = serializers.SlugRelatedField(slug_field="lot_code", many=True, read_only=True)
+    opened_by = serializers.CharField(source="opened_by.username", read_only=True)
+    closed_by = serializers.CharField(source="closed_by.username", read_only=True, default=None)
+    is_open = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Recall
+        fields = [
+            "id",
+            "batch",
+            "reason",
+            "is_open",
+            "opened_by",
+            "opened_at",
+            "closed_by",
+            "closed_at",
+            "close_note",
+            "held_batches",
+        ]
+        read_only_fields = fields
+
+
+# ---------------------------------------------------------------------------------------------
+# Filters
+
+
+class BatchFilter(django_filters.FilterSet):
+    lot_code = django_filters.CharFilter()
+    lot_code__startswith = django_filters.CharFilter(field_name="lot_code", lookup_expr="startswith")
+    village = django_filters.NumberFilter(field_name="farm__village_id")
+    crop_code = django_filters.CharFilter(field_name="crop__code")
+    harvested_after = django_filters.DateFilter(field_name="harvested_on", lookup_expr="gte")
+    harvested_before = django_filters.DateFilter(field_name="harvested_on", lookup_expr="lte")
+
+    class Meta:
+        model = Batch
+        fields = ["farm", "field", "crop", "status", "unit"]
+
+
+class TraceEventFilter(django_filters.FilterSet):
+    lot_code = django_filters.CharFilter(field_name="lines__batch__lot_code", distinct=True)
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lte")
+
+    class Meta:
+        model = TraceEvent
+        fields = ["kind", "village", "farm", "client_id"]
+
+
+class RecallFilter(django_filters.FilterSet):
+    lot_code = django_filters.CharFilter(field_name="batch__lot_code")
+    open = django_filters.BooleanFilter(field_name="closed_at", lookup_expr="isnull")
+
+    class Meta:
+        model = Recall
+        fields = []
+
+
+# ---------------------------------------------------------------------------------------------
+# Viewsets
+
+
+class BatchViewSet(
+    IdempotentMixin,
+    TenantScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Lots, addressed by lot code. Farmers and coordinators register and annotate their
+    village's lots; everyone reads what Batch.objects.visible_to allows."""
+
+    lookup_field = "lot_code"
+    lookup_value_regex = r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}"
+    filterset_class = BatchFilter
+    ordering_fields = ["created_at", "lot_code", "harvested_on", "quantity"]
+    ordering = ["-created_at", "lot_code"]
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return BatchCreateSerializer
+        if self.action in ("update", "partial_update"):
+            return BatchUpdateSerializer
+        return BatchSerializer
+
+    def visible(self, user):
+        return Batch.objects.visible_to(user).select_related("farm", "crop", "created_by").prefetch_related("inputs")
+
+    def writable(self, user):
+        return Batch.objects.writable_by(user)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        batch = services.register_batch(created_by=request.user, **serializer.validated_data)
+        return Response(BatchSerializer(batch, context=self.get_serializer_context()).data, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        super().update(request, *args, **kwargs)
+        batch = self.visible(request.user).get(pk=self.get_object().pk)
+        return Response(BatchSerializer(batch, context=self.get_serializer_context()).data)
+
+
+class TraceEventViewSet(
+    IdempotentMixin,
+    TenantScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The append-only event log: list, read and record events; a mistake is fixed by a
+    correction event, never by editing."""
+
+    filterset_class = TraceEventFilter
+    ordering_fields = ["occurred_at", "recorded_at", "id"]
+    ordering = ["occurred_at", "id"]
+
+    def get_serializer_class(self):
+        return TraceEventCreateSerializer if self.action == "create" else TraceEventSerializer
+
+    def visible(self, user):
+        events = TraceEvent.objects.all()
+        if not Membership.objects.sees_everything(user):
+            events = events.filter(village__in=Village.objects.visible_to(user))
+        return events.select_related("actor", "corrects").prefetch_related("lines__batch")
+
+    def writable(self, user):
+        return TraceEvent.objects.none()  # nothing is ever changed in place
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        event, created = services.record_batch_event(actor=request.user, **serializer.validated_data)
+        event = self.visible(request.user).get(pk=event.pk)
+        return Response(
+            TraceEventSerializer(event, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class RecallViewSet(TenantScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """Recalls of lots the caller can see, open and closed."""
+
+    serializer_class = RecallSerializer
+    filterset_class = RecallFilter
+    ordering_fields = ["opened_at", "id"]
+    ordering = ["-opened_at"]
+
+    def visible(self, user):
+        return (
+            Recall.objects.filter(batch__in=Batch.objects.visible_to(user))
+            .select_related("batch", "opened_by", "closed_by")
+            .prefetch_related("held_batches")
+        )
