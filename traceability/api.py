@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from config.api import (
     KeyDataField,
     ScopedRelatedField,
+    ScopedSlugField,
     StrictModelSerializer,
     StrictSerializer,
     TenantScopedMixin,
