@@ -33,15 +33,6 @@ class Retailer(models.Model):
         unique=True,
         validators=[gs1.validate_gln],
     )
-    # Farm.objects.visible_to looks this up by its related name: a retailer's staff read the farms,
-    # batches and events of the villages that supply it.
-    supplier_villages = models.ManyToManyField(
-        Village,
-        verbose_name=_("supplier villages"),
-        related_name="supplied_retailers",
-        blank=True,
-    )
-
     class Meta:
         ordering = ["name_zh"]
         verbose_name = _("retailer")
