@@ -60,3 +60,8 @@ def make_batch(farm: Farm, crop: Crop, lot_code: str, quantity="100", **extra):
     defaults = {"harvested_on": date(2026, 6, 12), "status": "harvested"}
     defaults.update(extra)
     return Batch.objects.create(farm=farm, crop=crop, lot_code=lot_code, quantity=Decimal(quantity), **defaults)
+
+
+requires_gettext = pytest.mark.skipif(
+    shutil.which("xgettext") is None, reason="needs GNU gettext: apt-get install gettext"
+)
