@@ -25,7 +25,7 @@ from config.api import (
 from config.idempotency import IdempotentMixin
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import services
-from traceability.models import Batch, Recall, TraceEvent
+from traceability.models import Batch, Recall, TraceEvent, Unit
 
 QUANTITY = {"max_digits": 12, "decimal_places": 3, "min_value": Decimal("0.001")}
 LOT_CODE = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$"
@@ -100,6 +100,7 @@ class BatchCreateSerializer(StrictModelSerializer):
     crop = ScopedRelatedField(scope=lambda user: Crop.objects.all(), queryset=Crop.objects.all())
     quantity = serializers.DecimalField(**QUANTITY)
     lot_code = serializers.RegexField(LOT_CODE, max_length=40, required=False)
+    unit = serializers.ChoiceField(choices=Unit.choices, default=Unit.KG)
 
     class Meta:
         model = Batch
