@@ -105,11 +105,13 @@ def make_api_world():
     return w
 
 
-def api_client(user=None):
-    """A DRF test client, authenticated as `user` when given."""
+def api_client(user=None, language: str = "en"):
+    """A DRF test client speaking `language` (messages are compared in English), authenticated
+    as `user` when given."""
     from rest_framework.test import APIClient
 
     client = APIClient()
+    client.credentials(HTTP_ACCEPT_LANGUAGE=language)
     if user is not None:
         client.force_authenticate(user)
     return client
