@@ -4,9 +4,10 @@ pagination, the auditor rule, tenancy scoping. Wiring only: no business rules he
 import json
 from collections.abc import Callable, Mapping
 
+import django_filters
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, IntegrityError
+from django.db import DataError, IntegrityError, models
 from django.db.models import ProtectedError, QuerySet, RestrictedError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, pagination, permissions, serializers, status
@@ -215,3 +216,30 @@ class TenantScopedMixin:
         if unsafe and not self.writable(self.request.user).filter(pk=obj.pk).exists():
             raise exceptions.PermissionDenied(_("You may read this but not change it."))
         return obj
+
+
+# ---------------------------------------------------------------------------------------------
+# Filters
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An id in a query string: a whole number in the range of a bigint, else 400 (a larger
+    number must not reach the database, which would fail on it)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_PK)
+        kwargs.setdefault("decimal_places", 0)
+        super().__init__(*args, **kwargs)
+
+
+class FilterSet(django_filters.FilterSet):
+    """Related fields filter by id with IdFilter, never by a lookup of the related object: that
+    would tell a caller whether another tenant's object exists (400 against an empty list)."""
+
+    FILTER_DEFAULTS = {
+        **django_filters.filterset.FILTER_FOR_DBFIELD_DEFAULTS,
+        models.ForeignKey: {"filter_class": IdFilter},
+        models.OneToOneField: {"filter_class": IdFilter},
+        models.ManyToManyField: {"filter_class": IdFilter},
+    }

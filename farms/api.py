@@ -6,12 +6,11 @@ Village/Farm.objects.visible_to allows. Crops and recipes are shared reference d
 
 from decimal import Decimal
 
-import django_filters
 from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import ValidationError
 
-from config.api import ScopedRelatedField, StrictModelSerializer, TenantScopedMixin
+from config.api import FilterSet, ScopedRelatedField, StrictModelSerializer, TenantScopedMixin
 from config.idempotency import IdempotentMixin
 from farms.models import Crop, Farm, Field, Recipe, Village
 
@@ -130,31 +129,31 @@ class RecipeSerializer(StrictModelSerializer):
 # Filters
 
 
-class VillageFilter(django_filters.FilterSet):
+class VillageFilter(FilterSet):
     class Meta:
         model = Village
         fields = ["code", "province_zh", "county_zh"]
 
 
-class FarmFilter(django_filters.FilterSet):
+class FarmFilter(FilterSet):
     class Meta:
         model = Farm
         fields = ["village", "name_zh"]
 
 
-class FieldFilter(django_filters.FilterSet):
+class FieldFilter(FilterSet):
     class Meta:
         model = Field
         fields = ["farm", "farm__village"]
 
 
-class CropFilter(django_filters.FilterSet):
+class CropFilter(FilterSet):
     class Meta:
         model = Crop
         fields = ["code", "category", "gtin"]
 
 
-class RecipeFilter(django_filters.FilterSet):
+class RecipeFilter(FilterSet):
     class Meta:
         model = Recipe
         fields = ["language", "crops"]

@@ -20,6 +20,8 @@ from rest_framework.response import Response
 
 from config.api import (
     Conflict,
+    FilterSet,
+    IdFilter,
     ScopedRelatedField,
     ScopedSlugField,
     StrictModelSerializer,
@@ -127,7 +129,7 @@ class ShipmentSerializer(StrictModelSerializer):
     qr_svg = serializers.SerializerMethodField()
     labels = serializers.SerializerMethodField()
     retailer = serializers.IntegerField(source="store.retailer_id", read_only=True)
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None, allow_null=True)
     items = ShipmentItemSerializer(many=True, read_only=True)
 
     class Meta:
@@ -195,16 +197,16 @@ class ScanDaySerializer(serializers.Serializer):
 # Filters
 
 
-class StoreFilter(django_filters.FilterSet):
+class StoreFilter(FilterSet):
     class Meta:
         model = Store
         fields = ["retailer", "city_zh", "gln"]
 
 
-class ShipmentFilter(django_filters.FilterSet):
+class ShipmentFilter(FilterSet):
     public_code = django_filters.CharFilter(method="filter_public_code")
     lot_code = django_filters.CharFilter(field_name="items__batch__lot_code", distinct=True)
-    retailer = django_filters.NumberFilter(field_name="store__retailer_id")
+    retailer = IdFilter(field_name="store__retailer_id")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
 
@@ -216,8 +218,8 @@ class ShipmentFilter(django_filters.FilterSet):
         return queryset.by_public_code(value)
 
 
-class ScanFilter(django_filters.FilterSet):
-    shipment = django_filters.NumberFilter(field_name="shipment_id")
+class ScanFilter(FilterSet):
+    shipment = IdFilter(field_name="shipment_id")
     public_code = django_filters.CharFilter(field_name="shipment__public_code")
     since = django_filters.DateFilter(field_name="scanned_at", lookup_expr="date__gte")
     until = django_filters.DateFilter(field_name="scanned_at", lookup_expr="date__lte")

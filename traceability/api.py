@@ -15,6 +15,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from config.api import (
+    FilterSet,
+    IdFilter,
     KeyDataField,
     ScopedRelatedField,
     ScopedSlugField,
@@ -61,7 +63,7 @@ class BatchSerializer(StrictModelSerializer):
     village = serializers.IntegerField(source="farm.village_id", read_only=True)
     crop_code = serializers.CharField(source="crop.code", read_only=True)
     remaining_quantity = serializers.DecimalField(max_digits=12, decimal_places=3, read_only=True)
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None, allow_null=True)
     inputs = serializers.SlugRelatedField(slug_field="lot_code", many=True, read_only=True)
 
     class Meta:
@@ -147,8 +149,9 @@ class EventLineSerializer(serializers.Serializer):
 
 class TraceEventSerializer(StrictModelSerializer):
     lines = EventLineSerializer(many=True, read_only=True)
-    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
-    corrects = serializers.UUIDField(source="corrects.client_id", read_only=True, default=None)
+    actor = serializers.CharField(source="actor.username", read_only=True, default=None, allow_null=True)
+    corrects = serializers.UUIDField(source="corrects.client_id", read_only=True, default=None, allow_null=True)
+    correction_reason = serializers.CharField(read_only=True)
 
     class Meta:
         model = TraceEvent
@@ -208,7 +211,7 @@ class RecallSerializer(StrictModelSerializer):
     batch = serializers.SlugRelatedField(slug_field="lot_code", read_only=True)
     held_batches = serializers.SlugRelatedField(slug_field="lot_code", many=True, read_only=True)
     opened_by = serializers.CharField(source="opened_by.username", read_only=True)
-    closed_by = serializers.CharField(source="closed_by.username", read_only=True, default=None)
+    closed_by = serializers.CharField(source="closed_by.username", read_only=True, default=None, allow_null=True)
     is_open = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -232,10 +235,10 @@ class RecallSerializer(StrictModelSerializer):
 # Filters
 
 
-class BatchFilter(django_filters.FilterSet):
+class BatchFilter(FilterSet):
     lot_code = django_filters.CharFilter()
     lot_code__startswith = django_filters.CharFilter(field_name="lot_code", lookup_expr="startswith")
-    village = django_filters.NumberFilter(field_name="farm__village_id")
+    village = IdFilter(field_name="farm__village_id")
     crop_code = django_filters.CharFilter(field_name="crop__code")
     harvested_after = django_filters.DateFilter(field_name="harvested_on", lookup_expr="gte")
     harvested_before = django_filters.DateFilter(field_name="harvested_on", lookup_expr="lte")
@@ -245,7 +248,7 @@ class BatchFilter(django_filters.FilterSet):
         fields = ["farm", "field", "crop", "status", "unit"]
 
 
-class TraceEventFilter(django_filters.FilterSet):
+class TraceEventFilter(FilterSet):
     lot_code = django_filters.CharFilter(field_name="lines__batch__lot_code", distinct=True)
     occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lte")
@@ -255,7 +258,7 @@ class TraceEventFilter(django_filters.FilterSet):
         fields = ["kind", "village", "farm", "client_id"]
 
 
-class RecallFilter(django_filters.FilterSet):
+class RecallFilter(FilterSet):
     lot_code = django_filters.CharFilter(field_name="batch__lot_code")
     open = django_filters.BooleanFilter(field_name="closed_at", lookup_expr="isnull")
 
