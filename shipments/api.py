@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import django_filters
 from django.conf import settings
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
@@ -165,7 +166,7 @@ class ShipmentSerializer(StrictModelSerializer):
         return f"{shipment.public_url}/qr.svg"
 
     def get_labels(self, shipment) -> str:
-        return f"{settings.PUBLIC_BASE_URL}/shipments/{shipment.pk}/labels/"
+        return f"{settings.PUBLIC_BASE_URL}{reverse('labels:print', args=[shipment.public_code])}"
 
 
 class ShipmentCreateSerializer(StrictModelSerializer):

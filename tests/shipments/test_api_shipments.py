@@ -33,6 +33,7 @@ class ShipmentJourneyTests(TestCase):
         self.assertEqual(body["public_url"], f"http://127.0.0.1:8000/s/{shipment.public_code}")
         self.assertEqual(body["qr_png"], f"http://127.0.0.1:8000/s/{shipment.public_code}/qr.png")
         self.assertEqual(body["qr_svg"], f"http://127.0.0.1:8000/s/{shipment.public_code}/qr.svg")
+        self.assertEqual(body["labels"], f"http://127.0.0.1:8000/shipments/{shipment.public_code}/labels/")
         self.assertEqual((shipment.created_by, shipment.status), (self.w.rita, "draft"))
 
         url = f"{V1}/shipments/{shipment.pk}"
