@@ -10,13 +10,15 @@ from contextlib import contextmanager
 import django_filters
 from django.conf import settings
 from django.db.models import Count, Q
-from django.urls import reverse
 from django.db.models.functions import TruncDate
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from config.api import (
@@ -376,8 +378,6 @@ class ShipmentViewSet(
         shipment = self.get_object()
         item = shipment.items.filter(pk=item_id).first()
         if item is None:
-            from rest_framework.exceptions import NotFound
-
             raise NotFound(_("No such item in this shipment."))
         with service_errors():
             services.remove_item(item=item)
@@ -397,8 +397,6 @@ class ScanViewSet(TenantScopedMixin, mixins.ListModelMixin, viewsets.GenericView
 
     def filter_queryset(self, queryset):
         # Filter the rows first, then count them per day.
-        rows = django_filters.rest_framework.DjangoFilterBackend().filter_queryset(self.request, queryset, self)
+        rows = DjangoFilterBackend().filter_queryset(self.request, queryset, self)
         per_day = rows.annotate(day=TruncDate("scanned_at")).values("day").annotate(scans=Count("id"))
-        from rest_framework.filters import OrderingFilter
-
         return OrderingFilter().filter_queryset(self.request, per_day.order_by(), self)
