@@ -122,7 +122,7 @@ class KeyDataField(serializers.JSONField):
         if "\\u0000" in text:
             raise serializers.ValidationError(_("Null characters are not allowed."))
         if len(text) > MAX_JSON:
-            raise serializers.ValidationError(_("Too large: at most %(max)s characters.") % {"max": MAX_JSON})
+            raise serializers.ValidationError(_("Too large: at most 10000 characters."))
         return value
 
 

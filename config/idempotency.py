@@ -67,9 +67,7 @@ class IdempotentMixin:
         if request.method != "POST" or key is None:
             return
         if not _valid_key(key):
-            raise exceptions.ValidationError(
-                {HEADER: [_("Give 1 to %(max)s printable ASCII characters.") % {"max": MAX_KEY}]}
-            )
+            raise exceptions.ValidationError({HEADER: [_("Give 1 to 255 printable ASCII characters.")]})
         self._idempotency_record = self._claim(request, key)
 
     def _claim(self, request, key: str):
