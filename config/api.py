@@ -126,6 +126,31 @@ class KeyDataField(serializers.JSONField):
         return value
 
 
+class CallerScope:
+    """Who the caller is, computed once per request: for showing private fields (a farm's phone
+    and internal notes, a shipment's notes) only to the people they belong to."""
+
+    def __init__(self, user):
+        self.sees_everything = Membership.objects.sees_everything(user)
+        self.village_ids = set(Membership.objects.village_ids(user))
+        self.retailer_ids = set(user.retailer_roles.values_list("retailer_id", flat=True))
+
+    @classmethod
+    def of(cls, serializer) -> "CallerScope":
+        request = serializer.context["request"]
+        if not hasattr(request, "_caller_scope"):
+            request._caller_scope = cls(request.user)
+        return request._caller_scope
+
+
+def blank_private(data: dict, fields: list[str], allowed: bool) -> dict:
+    """Empties private fields the caller may not read (emptied, not removed: the schema keeps its shape)."""
+    if not allowed:
+        for name in fields:
+            data[name] = ""
+    return data
+
+
 # ---------------------------------------------------------------------------------------------
 # Permissions, pagination
 

@@ -10,7 +10,14 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import ValidationError
 
-from config.api import FilterSet, ScopedRelatedField, StrictModelSerializer, TenantScopedMixin
+from config.api import (
+    CallerScope,
+    FilterSet,
+    ScopedRelatedField,
+    StrictModelSerializer,
+    TenantScopedMixin,
+    blank_private,
+)
 from config.idempotency import IdempotentMixin
 from farms.models import Crop, Farm, Field, Recipe, Village
 
@@ -70,6 +77,12 @@ class FarmSerializer(StrictModelSerializer):
         model = Farm
         fields = ["id", "village", "name_zh", "name_en", "grower_name", "contact_phone", "certifications", "notes"]
         read_only_fields = ["id"]
+
+    def to_representation(self, farm):
+        """The grower's phone and the internal notes are for the village and auditors only."""
+        scope = CallerScope.of(self)
+        allowed = scope.sees_everything or farm.village_id in scope.village_ids
+        return blank_private(super().to_representation(farm), ["contact_phone", "notes"], allowed)
 
     def validate(self, attrs):
         _unique_in_parent(self, attrs, Farm, "village")

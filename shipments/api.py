@@ -22,6 +22,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from config.api import (
+    CallerScope,
     Conflict,
     FilterSet,
     IdFilter,
@@ -30,6 +31,7 @@ from config.api import (
     StrictModelSerializer,
     StrictSerializer,
     TenantScopedMixin,
+    blank_private,
 )
 from config.idempotency import IdempotentMixin
 from farms.models import Farm, Membership, Village
@@ -160,6 +162,12 @@ class ShipmentSerializer(StrictModelSerializer):
             "cancelled_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, shipment):
+        """Internal notes are for the retailer's staff and auditors only."""
+        scope = CallerScope.of(self)
+        allowed = scope.sees_everything or shipment.store.retailer_id in scope.retailer_ids
+        return blank_private(super().to_representation(shipment), ["notes"], allowed)
 
     def get_qr_png(self, shipment) -> str:
         return f"{shipment.public_url}/qr.png"

@@ -15,6 +15,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from config.api import (
+    CallerScope,
     FilterSet,
     IdFilter,
     KeyDataField,
@@ -23,6 +24,7 @@ from config.api import (
     StrictModelSerializer,
     StrictSerializer,
     TenantScopedMixin,
+    blank_private,
 )
 from config.idempotency import IdempotentMixin
 from farms.models import Crop, Farm, Field, Membership, Village
@@ -89,6 +91,12 @@ class BatchSerializer(StrictModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, batch):
+        """Internal notes are for the lot's village and auditors only."""
+        scope = CallerScope.of(self)
+        allowed = scope.sees_everything or batch.farm.village_id in scope.village_ids
+        return blank_private(super().to_representation(batch), ["notes"], allowed)
 
 
 class BatchCreateSerializer(StrictModelSerializer):

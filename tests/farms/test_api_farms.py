@@ -40,6 +40,16 @@ class AuthenticationTests(TestCase):
         self.assertFalse(Token.objects.filter(user=self.w.alice).exists())
         self.assertEqual(client.get(f"{V1}/farms/").status_code, 401)
 
+    def test_token_requests_are_throttled_per_address(self):
+        from unittest import mock
+
+        from rest_framework.throttling import SimpleRateThrottle
+
+        client = APIClient()
+        with mock.patch.dict(SimpleRateThrottle.THROTTLE_RATES, {"token": "2/minute"}):
+            codes = [client.post(f"{V1}/auth/token/", {"username": "x", "password": "y"}).status_code for _ in range(3)]
+        self.assertEqual(codes, [401, 401, 429])
+
     def test_a_wrong_password_gets_no_token(self):
         response = APIClient().post(f"{V1}/auth/token/", {"username": "alice", "password": "wrong"})
         self.assertEqual(response.status_code, 401)
@@ -70,6 +80,18 @@ class FarmTenancyTests(TestCase):
         for user, ids in expected.items():
             body = api_client(user).get(f"{V1}/farms/").json()
             self.assertEqual(sorted(row["id"] for row in body["results"]), ids, user.username)
+
+    def test_the_growers_phone_and_internal_notes_are_for_the_village_and_auditors_only(self):
+        Farm.objects.filter(pk=self.w.farm.pk).update(notes="欠款未结")
+        url = f"{V1}/farms/{self.w.farm.pk}/"
+        seen = {}
+        for user in (self.w.alice, self.w.auditor, self.w.rita):
+            body = api_client(user).get(url).json()
+            seen[user.username] = (body["contact_phone"], body["notes"])
+        self.assertEqual(
+            seen,
+            {"alice": ("13800000000", "欠款未结"), "audrey": ("13800000000", "欠款未结"), "rita": ("", "")},
+        )
 
     def test_another_tenants_farm_answers_404_to_read_update_and_delete_and_nothing_changes(self):
         client = api_client(self.w.carol)
