@@ -260,3 +260,48 @@ class QueryCountTests(TestCase):
             small = self.count_queries(url + "?page_size=2", self.w.carol)
             large = self.count_queries(url + "?page_size=20", self.w.carol)
             self.assertEqual(small, large, url)
+
+
+class CrossTenantMatrixTests(TestCase):
+    """Every object route of the other tenant (village GN and its retailer), for every role of
+    tenant XJ and every method: 404, or 405 where the route has no such method for anyone,
+    and no row changed."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.w = make_api_world()
+
+    def test_every_method_on_every_other_tenant_object_answers_404_and_changes_nothing(self):
+        from shipments.models import Retailer, Shipment, Store
+        from traceability.models import Batch
+
+        w = self.w
+        routes = {
+            f"villages/{w.gn.pk}/": {"DELETE": 405},
+            f"farms/{w.other_farm.pk}/": {},
+            f"fields/{w.other_field.pk}/": {},
+            f"batches/{w.other_batch.lot_code}/": {"DELETE": 405},
+            f"retailers/{w.other_retailer.pk}/": {"DELETE": 405},
+            f"stores/{w.other_store.pk}/": {},
+            f"shipments/{w.other_shipment.pk}/": {"DELETE": 405},
+        }
+        snapshot = [
+            list(model.objects.order_by("pk").values())
+            for model in (Village, Farm, Field, Batch, Retailer, Store, Shipment)
+        ]
+        results = {}
+        for user in (w.alice, w.carol, w.rita):
+            client = api_client(user)
+            for route, exceptions in routes.items():
+                for method in ("GET", "PATCH", "PUT", "DELETE"):
+                    call = getattr(client, method.lower())
+                    status = call(f"{V1}/{route}", {"name_en": "x"} if method in ("PATCH", "PUT") else None)
+                    expected = exceptions.get(method, 404)
+                    if status.status_code != expected:
+                        results[(user.username, method, route)] = status.status_code
+        self.assertEqual(results, {})
+        after = [
+            list(model.objects.order_by("pk").values())
+            for model in (Village, Farm, Field, Batch, Retailer, Store, Shipment)
+        ]
+        self.assertEqual(after, snapshot)
