@@ -278,17 +278,14 @@ class Recipe(models.Model):
 
 class MembershipQuerySet(models.QuerySet):
     def village_ids(self, user, roles: tuple[str, ...] | None = None) -> list[int]:
-        """Villages a user belongs to, optionally only in the given roles."""
-        rows = self.filter(user=user, village__isnull=False)
-        if roles is not None:
-            rows = rows.filter(role__in=roles)
-        return list(rows.values_list("village_id", flat=True))
+        memberships = self.filter(user=user, village__isnull=False)
+        if roles:
+            memberships = memberships.filter(role__in=roles)
+        return list(memberships.values_list("village_id", flat=True))
 
     def sees_everything(self, user) -> bool:
         """Superusers and auditors read every tenant's data."""
-        if not user.is_authenticated:
-            return False
-        return user.is_superuser or self.filter(user=user, role=MembershipRole.AUDITOR).exists()
+        return user.is_superuser or self.filter(user=user, role="auditor").exists()
 
 
 class MembershipRole(models.TextChoices):
