@@ -85,7 +85,7 @@ class _ScopedLookup:
     def _get(self, **lookup):
         try:
             return self.get_queryset().get(**lookup)
-        except (ObjectDoesNotExist, ValueError, TypeError):
+        except (ObjectDoesNotExist, ValueError, TypeError, DjangoValidationError):
             raise exceptions.NotFound(_("No such object."))
 
 

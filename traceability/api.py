@@ -4,18 +4,23 @@ Batches are registered through services.register_batch and their events recorded
 services.record_batch_event; events are append-only (create and list, never update or delete).
 """
 
+from collections.abc import Mapping
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
 import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from config.api import (
     CallerScope,
+    Conflict,
     FilterSet,
     IdFilter,
     KeyDataField,
@@ -28,7 +33,7 @@ from config.api import (
 )
 from config.idempotency import IdempotentMixin
 from farms.models import Crop, Farm, Field, Membership, Village
-from traceability import services
+from traceability import services, trace
 from traceability.models import Batch, Recall, TraceEvent, Unit
 
 QUANTITY = {"max_digits": 12, "decimal_places": 3, "min_value": Decimal("0.001")}
@@ -199,9 +204,7 @@ class TraceEventCreateSerializer(StrictSerializer):
     data = KeyDataField(required=False)
 
     def validate_occurred_at(self, value):
-        if value > timezone.now() + CLOCK_SKEW:
-            raise ValidationError(_("This time is in the future: check the device's clock."))
-        return value
+        return _not_in_future(value)
 
     def validate_client_id(self, value):
         existing = TraceEvent.objects.filter(client_id=value).first()
@@ -237,6 +240,178 @@ class RecallSerializer(StrictModelSerializer):
             "held_batches",
         ]
         read_only_fields = fields
+
+
+class CorrectionCreateSerializer(StrictSerializer):
+    """A correction (EPCIS error declaration): POST /events/ with kind=correction. `corrects` is
+    the client_id of the event found wrong; for incorrect_data give the right facts in
+    `corrected_data` (merged over the original's) and/or `corrected_occurred_at`."""
+
+    kind = serializers.ChoiceField(choices=[(TraceEvent.Kind.CORRECTION.value, TraceEvent.Kind.CORRECTION.label)])
+    corrects = ScopedSlugField(
+        slug_field="client_id", scope=lambda user: events_correctable_by(user), queryset=TraceEvent.objects.all()
+    )
+    correction_reason = serializers.ChoiceField(choices=TraceEvent.CorrectionReason.choices)
+    note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+    corrected_data = KeyDataField(required=False)
+    corrected_occurred_at = serializers.DateTimeField(required=False)
+    client_id = serializers.UUIDField(required=False)
+
+    def validate_corrected_occurred_at(self, value):
+        return _not_in_future(value)
+
+    def validate(self, attrs):
+        facts = attrs.get("corrected_data") or attrs.get("corrected_occurred_at")
+        if attrs["correction_reason"] == TraceEvent.CorrectionReason.INCORRECT_DATA and not facts:
+            raise ValidationError(
+                {"corrected_data": [_("An incorrect-data correction needs the corrected data or time.")]}
+            )
+        return attrs
+
+
+class TransformationInputSerializer(StrictSerializer):
+    batch = ScopedSlugField(
+        slug_field="lot_code", scope=lambda user: Batch.objects.writable_by(user), queryset=Batch.objects.all()
+    )
+    quantity = serializers.DecimalField(**QUANTITY)
+
+
+class TransformationCreateSerializer(StrictSerializer):
+    """A new lot made from quantities of input lots (sorting, repacking, mixing)."""
+
+    kind = serializers.ChoiceField(choices=[(kind, kind) for kind in services.TRANSFORMATION_KINDS], default="sorting")
+    inputs = TransformationInputSerializer(many=True, allow_empty=False, max_length=100)
+    farm = ScopedRelatedField(scope=farms_writable_by, queryset=Farm.objects.all())
+    field = ScopedRelatedField(
+        scope=lambda user: Field.objects.filter(farm__in=farms_writable_by(user)),
+        queryset=Field.objects.all(),
+        required=False,
+        allow_null=True,
+    )
+    crop = ScopedRelatedField(scope=lambda user: Crop.objects.all(), queryset=Crop.objects.all())
+    quantity = serializers.DecimalField(**QUANTITY)
+    unit = serializers.ChoiceField(choices=Unit.choices, default=Unit.KG)
+    occurred_at = serializers.DateTimeField(required=False)
+    client_id = serializers.UUIDField(required=False)
+    reference_document = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
+
+    def validate_occurred_at(self, value):
+        return _not_in_future(value)
+
+    def validate(self, attrs):
+        lots = [line["batch"].pk for line in attrs["inputs"]]
+        if len(set(lots)) != len(lots):
+            raise ValidationError({"inputs": [_("Each input lot may appear only once.")]})
+        field = attrs.get("field")
+        if field is not None and field.farm_id != attrs["farm"].pk:
+            raise ValidationError({"field": [_("The field belongs to another farm.")]})
+        attrs["inputs"] = [(line["batch"], line["quantity"]) for line in attrs["inputs"]]
+        return attrs
+
+
+class RecallCreateSerializer(StrictSerializer):
+    batch = ScopedSlugField(
+        slug_field="lot_code", scope=lambda user: Batch.objects.visible_to(user), queryset=Batch.objects.all()
+    )
+    reason = serializers.CharField(max_length=2000)
+
+
+class RecallCloseSerializer(StrictSerializer):
+    note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+
+
+class TraceLotSerializer(serializers.Serializer):
+    lot_code = serializers.CharField()
+    status = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3)
+    unit = serializers.CharField()
+    harvested_on = serializers.DateField(allow_null=True)
+    crop_code = serializers.CharField()
+    crop_name_zh = serializers.CharField()
+    crop_name_en = serializers.CharField()
+    farm_id = serializers.IntegerField()
+    farm_name_zh = serializers.CharField()
+    farm_name_en = serializers.CharField()
+    field_id = serializers.IntegerField(allow_null=True)
+    field_name_zh = serializers.CharField()
+    field_name_en = serializers.CharField()
+    village_code = serializers.CharField()
+    village_name_zh = serializers.CharField()
+    village_name_en = serializers.CharField()
+    village_gln = serializers.CharField()
+
+
+class TraceLinkSerializer(serializers.Serializer):
+    input_lot = serializers.CharField()
+    output_lot = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3)
+
+
+class TraceShipmentLotSerializer(serializers.Serializer):
+    lot_code = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, allow_null=True)
+    unit = serializers.CharField()
+
+
+class TraceShipmentSerializer(serializers.Serializer):
+    shipment = serializers.CharField()
+    store = serializers.CharField()
+    store_gln = serializers.CharField()
+    store_city = serializers.CharField()
+    retailer = serializers.CharField()
+    shipped_at = serializers.DateTimeField(allow_null=True)
+    received_at = serializers.DateTimeField(allow_null=True)
+    lots = serializers.SerializerMethodField()
+
+    def get_lots(self, stop) -> TraceShipmentLotSerializer(many=True):
+        rows = [{"lot_code": lot, "quantity": quantity, "unit": unit} for lot, quantity, unit in stop.lots]
+        return TraceShipmentLotSerializer(rows, many=True).data
+
+
+class TraceSerializer(serializers.Serializer):
+    """A lot's trace: backward to every input lot, its farm, field and village; forward to every
+    lot made from it and the shipments and stores that received them."""
+
+    lot = TraceLotSerializer()
+    direction = serializers.CharField()
+    ancestors = TraceLotSerializer(many=True)
+    descendants = TraceLotSerializer(many=True)
+    links = TraceLinkSerializer(many=True)
+    shipments = TraceShipmentSerializer(many=True)
+
+
+class TraceQuerySerializer(StrictSerializer):
+    direction = serializers.ChoiceField(choices=[(d, d) for d in trace.DIRECTIONS], default="both")
+
+
+def _not_in_future(value):
+    if value > timezone.now() + CLOCK_SKEW:
+        raise ValidationError(_("This time is in the future: check the device's clock."))
+    return value
+
+
+def events_correctable_by(user):
+    """Events a user may correct: those of lots whose events they may record."""
+    return TraceEvent.objects.filter(lines__batch__in=Batch.objects.writable_by(user)).distinct()
+
+
+@contextmanager
+def service_errors():
+    """Service refusals as HTTP answers: conflicts with the current state are 409, a caller
+    who may not act 403 (they can see the object, or the lookup would have been a 404)."""
+    try:
+        yield
+    except (
+        services.InsufficientQuantity,
+        services.BatchOnHold,
+        services.RecallStateError,
+        services.CorrectionRefused,
+    ) as exc:
+        raise Conflict(str(exc))
+    except services.NotAllowed as exc:
+        raise PermissionDenied(str(exc))
+    except ValueError as exc:
+        raise ValidationError(str(exc))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,6 +496,20 @@ class BatchViewSet(
         batch = self.visible(request.user).get(pk=self.get_object().pk)
         return Response(BatchSerializer(batch, context=self.get_serializer_context()).data)
 
+    @extend_schema(parameters=[TraceQuerySerializer], responses=TraceSerializer)
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def trace(self, request, lot_code=None):
+        """Backward and forward trace of the lot (`?direction=both|backward|forward`). For
+        auditors and the lot's village: a trace crosses tenants (every store that got the lot)."""
+        batch = self.get_object()
+        user = request.user
+        if not (Membership.objects.sees_everything(user) or self.writable(user).filter(pk=batch.pk).exists()):
+            raise PermissionDenied(_("Traces are for auditors and the lot's village."))
+        query = TraceQuerySerializer(data=request.query_params.dict(), context=self.get_serializer_context())
+        query.is_valid(raise_exception=True)
+        result = trace.trace_lot(batch, direction=query.validated_data["direction"])
+        return Response(TraceSerializer(result).data)
+
 
 class TraceEventViewSet(
     IdempotentMixin,
@@ -351,28 +540,116 @@ class TraceEventViewSet(
     def writable(self, user):
         return TraceEvent.objects.none()  # nothing is ever changed in place
 
+    @extend_schema(
+        request=PolymorphicProxySerializer(
+            component_name="EventCreate",
+            serializers=[TraceEventCreateSerializer, CorrectionCreateSerializer],
+            resource_type_field_name=None,
+        ),
+        responses={201: TraceEventSerializer, 200: TraceEventSerializer},
+    )
     def create(self, request, *args, **kwargs):
+        """Record a farm-side event on a lot, or (kind=correction) correct a recorded event.
+        A retry with the same client_id answers 200 with the event already recorded."""
+        if isinstance(request.data, Mapping) and request.data.get("kind") == TraceEvent.Kind.CORRECTION:
+            return self._correct(request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         event, created = services.record_batch_event(actor=request.user, **serializer.validated_data)
-        event = self.visible(request.user).get(pk=event.pk)
+        return self._read(event, created)
+
+    def _correct(self, request):
+        serializer = CorrectionCreateSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        client_id = data.get("client_id")
+        retried = client_id is not None and TraceEvent.objects.filter(client_id=client_id).exists()
+        with service_errors():
+            correction, _replacement = services.record_correction(
+                event=data["corrects"],
+                reason=data["correction_reason"],
+                actor=request.user,
+                note=data["note"],
+                corrected_data=data.get("corrected_data"),
+                corrected_occurred_at=data.get("corrected_occurred_at"),
+                client_id=client_id,
+            )
+        return self._read(correction, not retried)
+
+    def _read(self, event, created: bool) -> Response:
+        event = self.visible(self.request.user).get(pk=event.pk)
         return Response(
             TraceEventSerializer(event, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 
-class RecallViewSet(TenantScopedMixin, viewsets.ReadOnlyModelViewSet):
-    """Recalls of lots the caller can see, open and closed."""
+class RecallViewSet(IdempotentMixin, TenantScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Recalls of lots the caller can see, open and closed. POST opens one (coordinators of the
+    lot's village and retailer staff who see the lot): the lot and everything made from it are
+    held at once; POST /recalls/{id}/close/ lifts the holds."""
 
-    serializer_class = RecallSerializer
     filterset_class = RecallFilter
     ordering_fields = ["opened_at", "id"]
     ordering = ["-opened_at"]
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return RecallCreateSerializer
+        if self.action == "close":
+            return RecallCloseSerializer
+        return RecallSerializer
 
     def visible(self, user):
         return (
             Recall.objects.filter(batch__in=Batch.objects.visible_to(user))
             .select_related("batch", "opened_by", "closed_by")
             .prefetch_related("held_batches")
+        )
+
+    def writable(self, user):
+        return self.visible(user)  # services.close_recall decides who may close (403 otherwise)
+
+    def _read(self, recall, status_code=status.HTTP_200_OK) -> Response:
+        recall = self.visible(self.request.user).get(pk=recall.pk)
+        return Response(RecallSerializer(recall, context=self.get_serializer_context()).data, status=status_code)
+
+    @extend_schema(request=RecallCreateSerializer, responses={201: RecallSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            recall = services.open_recall(actor=request.user, **serializer.validated_data)
+        return self._read(recall, status.HTTP_201_CREATED)
+
+    @extend_schema(request=RecallCloseSerializer, responses=RecallSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        recall = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            recall = services.close_recall(recall=recall, actor=request.user, **serializer.validated_data)
+        return self._read(recall)
+
+
+class TransformationViewSet(IdempotentMixin, viewsets.GenericViewSet):
+    """Make a new lot from input lots (sorting, repacking, mixing): POST only; the new lot and
+    its transformation event are then read through /batches/ and /events/."""
+
+    serializer_class = TransformationCreateSerializer
+
+    def get_queryset(self):
+        return Batch.objects.writable_by(self.request.user)
+
+    @extend_schema(responses={201: BatchSerializer, 200: BatchSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            batch, _event, created = services.transform_batches(actor=request.user, **serializer.validated_data)
+        batch = Batch.objects.select_related("farm", "crop", "created_by").get(pk=batch.pk)
+        return Response(
+            BatchSerializer(batch, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )

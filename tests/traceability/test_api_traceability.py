@@ -280,3 +280,93 @@ class ConcurrentIdempotencyTests(TransactionTestCase):
         self.assertEqual(statuses.count(201) + statuses.count(409), 8)
         self.assertGreaterEqual(statuses.count(201), 1)
         self.assertEqual(IdempotencyRecord.objects.get().status_code, 201)
+
+
+class CorrectionTransformationTraceRecallTests(TestCase):
+    """The traceability workflows the API exposes: corrections, transformations, traces, recalls."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.w = make_api_world()
+
+    def record(self, user=None, **extra):
+        body = {"batch": self.w.batch.lot_code, "kind": "cooling", "occurred_at": "2026-06-12T08:00:00Z"} | extra
+        response = api_client(user or self.w.alice).post(f"{V1}/events/", body, format="json")
+        self.assertEqual(response.status_code, 201, response.content)
+        return response.json()
+
+    def test_a_correction_is_a_new_event_that_points_at_the_wrong_one(self):
+        wrong = self.record(data={"temperature_c": 40})
+        body = {
+            "kind": "correction",
+            "corrects": wrong["client_id"],
+            "correction_reason": "incorrect_data",
+            "corrected_data": {"temperature_c": 4},
+            "note": "typo",
+        }
+        response = api_client(self.w.alice).post(f"{V1}/events/", body, format="json")
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual((response.json()["kind"], response.json()["corrects"]), ("correction", wrong["client_id"]))
+        effective = TraceEvent.objects.effective()
+        self.assertEqual([(e.kind, e.data) for e in effective], [("cooling", {"temperature_c": 4})])
+        self.assertEqual(TraceEvent.objects.count(), 3)
+        again = api_client(self.w.alice).post(f"{V1}/events/", body, format="json")
+        self.assertEqual(again.status_code, 409)
+        self.assertEqual(TraceEvent.objects.count(), 3)
+
+    def test_another_tenants_event_cannot_be_corrected(self):
+        theirs = self.record(user=self.w.bob, batch=self.w.other_batch.lot_code)
+        body = {"kind": "correction", "corrects": theirs["client_id"], "correction_reason": "did_not_occur"}
+        self.assertEqual(api_client(self.w.alice).post(f"{V1}/events/", body, format="json").status_code, 404)
+        self.assertEqual(TraceEvent.objects.count(), 1)
+
+    def test_a_transformation_makes_a_packed_lot_from_inputs_and_allocates_them(self):
+        second = make_batch(self.w.farm, self.w.crop, "XJ-WAX-20260612-002", quantity="50")
+        body = {
+            "kind": "mixing",
+            "inputs": [
+                {"batch": self.w.batch.lot_code, "quantity": "30"},
+                {"batch": second.lot_code, "quantity": "20"},
+            ],
+            "farm": self.w.farm.pk,
+            "crop": self.w.crop.pk,
+            "quantity": "48",
+        }
+        response = api_client(self.w.alice).post(f"{V1}/transformations/", body, format="json")
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual(response.json()["status"], "packed")
+        self.assertEqual(sorted(response.json()["inputs"]), ["XJ-WAX-20260612-001", "XJ-WAX-20260612-002"])
+        self.assertEqual(Batch.objects.get(pk=second.pk).allocated_quantity, Decimal("20"))
+        body["inputs"] = [{"batch": self.w.other_batch.lot_code, "quantity": "1"}]
+        self.assertEqual(api_client(self.w.alice).post(f"{V1}/transformations/", body, format="json").status_code, 404)
+        body["inputs"] = [{"batch": second.lot_code, "quantity": "31"}]
+        self.assertEqual(api_client(self.w.alice).post(f"{V1}/transformations/", body, format="json").status_code, 409)
+        self.assertEqual(Batch.objects.count(), 4)
+
+    def test_an_auditor_traces_a_lot_forward_and_backward_and_a_retailer_may_not(self):
+        self.record(kind="harvest")
+        client = api_client(self.w.auditor)
+        body = client.get(f"{V1}/batches/{self.w.batch.lot_code}/trace/").json()
+        self.assertEqual((body["lot"]["lot_code"], body["direction"]), ("XJ-WAX-20260612-001", "both"))
+        self.assertEqual((body["ancestors"], body["descendants"], body["shipments"]), ([], [], []))
+        url = f"{V1}/batches/{self.w.batch.lot_code}/trace/?direction=sideways"
+        self.assertEqual(client.get(url).status_code, 400)
+        self.assertEqual(api_client(self.w.rita).get(f"{V1}/batches/{self.w.batch.lot_code}/trace/").status_code, 403)
+        self.assertEqual(api_client(self.w.rex).get(f"{V1}/batches/{self.w.batch.lot_code}/trace/").status_code, 404)
+
+    def test_a_retailer_opens_and_closes_a_recall_and_the_lot_is_held_meanwhile(self):
+        client = api_client(self.w.rita)
+        response = client.post(f"{V1}/recalls/", {"batch": self.w.batch.lot_code, "reason": "农残超标"}, format="json")
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual(Batch.objects.get(pk=self.w.batch.pk).status, "recalled")
+        recall = response.json()["id"]
+        again = client.post(f"{V1}/recalls/", {"batch": self.w.batch.lot_code, "reason": "x"}, format="json")
+        self.assertEqual(again.status_code, 409)
+        self.assertEqual(api_client(self.w.auditor).post(f"{V1}/recalls/{recall}/close/").status_code, 403)
+        self.assertEqual(api_client(self.w.rex).post(f"{V1}/recalls/{recall}/close/").status_code, 404)
+        response = client.post(f"{V1}/recalls/{recall}/close/", {"note": "复检合格"}, format="json")
+        self.assertEqual((response.status_code, response.json()["is_open"]), (200, False))
+        self.assertEqual(Batch.objects.get(pk=self.w.batch.pk).status, "harvested")
+        body = {"batch": self.w.other_batch.lot_code, "reason": "x"}
+        self.assertEqual(client.post(f"{V1}/recalls/", body, format="json").status_code, 404)
+        self.assertEqual(Recall.objects.count(), 1)
