@@ -3,6 +3,7 @@
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from unittest import mock
 
@@ -96,6 +97,7 @@ class FuzzTests(LiveServerTestCase):
         ]
         # The run sends a few thousand requests in seconds: more than the per-user rate allows.
         with mock.patch.dict(SimpleRateThrottle.THROTTLE_RATES, {"user": "1000000/minute"}):
-            result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+            with tempfile.TemporaryDirectory() as scratch:  # schemathesis writes its state in the cwd
+                result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=scratch)
         self.assertEqual(result.returncode, 0, result.stdout[-6000:] + result.stderr[-2000:])
         self.assertRegex(result.stdout, r"\d+ generated, \d+ passed")
