@@ -96,8 +96,11 @@ class FuzzTests(LiveServerTestCase):
             "20260612",
         ]
         # The run sends a few thousand requests in seconds: more than the per-user rate allows.
-        with mock.patch.dict(SimpleRateThrottle.THROTTLE_RATES, {"user": "1000000/minute"}):
-            with tempfile.TemporaryDirectory() as scratch:  # schemathesis writes its state in the cwd
-                result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=scratch)
+        # It runs in a scratch directory because schemathesis writes its state in the cwd.
+        with (
+            mock.patch.dict(SimpleRateThrottle.THROTTLE_RATES, {"user": "1000000/minute"}),
+            tempfile.TemporaryDirectory() as scratch,
+        ):
+            result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=scratch)
         self.assertEqual(result.returncode, 0, result.stdout[-6000:] + result.stderr[-2000:])
         self.assertRegex(result.stdout, r"\d+ generated, \d+ passed")
