@@ -255,8 +255,15 @@ class Recipe(models.Model):
 
 
 class MembershipQuerySet(models.QuerySet):
-    def village_ids(self, user) -> list[int]:
-        return list(self.filter(user=user, village__isnull=False).values_list("village_id", flat=True))
+    def village_ids(self, user, roles: tuple[str, ...] | None = None) -> list[int]:
+        memberships = self.filter(user=user, village__isnull=False)
+        if roles:
+            memberships = memberships.filter(role__in=roles)
+        return list(memberships.values_list("village_id", flat=True))
+
+    def sees_everything(self, user) -> bool:
+        """Superusers and auditors read every tenant's data."""
+        return user.is_superuser or self.filter(user=user, role="auditor").exists()
 
 
 class MembershipRole(models.TextChoices):
