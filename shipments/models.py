@@ -33,6 +33,10 @@ class Retailer(models.Model):
         unique=True,
         validators=[gs1.validate_gln],
     )
+    # The villages that grow for this retailer: its staff see their farms and batches.
+    supplier_villages = models.ManyToManyField(
+        Village, verbose_name=_("supplier villages"), related_name="supplied_retailers", blank=True
+    )
 
     class Meta:
         ordering = ["name_zh"]

@@ -22,6 +22,7 @@ __all__ = [
     "cancel_shipment",
     "create_shipment",
     "dispatch_shipment",
+    "pack_shipment",
     "receive_shipment",
     "remove_item",
 ]
@@ -174,4 +175,15 @@ def cancel_shipment(*, shipment: Shipment, actor=None) -> Shipment:
     shipment.cancelled_at = timezone.now()
     shipment.save(update_fields=["status", "cancelled_at"])
     announce(item.batch_id for item in items)
+    return shipment
+
+
+@transaction.atomic
+def pack_shipment(*, shipment: Shipment) -> Shipment:
+    """Mark a draft shipment as packed and ready to leave; refuses an empty one."""
+    shipment = _locked(shipment, (Shipment.Status.DRAFT,), _("pack"))
+    if not shipment.items.exists():
+        raise ShipmentStateError(_("An empty shipment cannot be packed: add at least one batch."))
+    shipment.status = Shipment.Status.PACKED
+    shipment.save(update_fields=["status"])
     return shipment

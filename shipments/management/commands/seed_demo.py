@@ -1,0 +1,292 @@
+"""Build the demo world: villages, farms, crops, recipes, batches with events, retailers, stores,
+shipments in every state, scans, and demo users. Running it again changes nothing."""
+
+import io
+import uuid
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from farms import gs1
+from farms.models import Crop, Farm, Field, Membership, Recipe, Village
+from shipments import demo_data as demo
+from shipments import services as shipping
+from shipments.models import Retailer, RetailerStaff, Scan, Shipment, Store
+from traceability.models import Batch
+from traceability.services import record_batch_event, register_batch
+
+# Fixed namespace so the demo's events keep the same client ids on every run.
+DEMO_NAMESPACE = uuid.UUID("6f1c1f43-6d0e-4b1a-9f43-2d5e4c1b7a10")
+DEMO_MARK = "demo:"
+
+
+def with_check_digit(body: str) -> str:
+    return body + str(gs1.check_digit(body))
+
+
+def landscape_photo(seed: int) -> bytes:
+    """A small generated picture of hills and sky, so the demo's pages have a photo without shipping one."""
+    from PIL import Image, ImageDraw
+
+    width, height = 640, 320
+    image = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(image)
+    for y in range(height):
+        shade = int(200 - y * 0.25)
+        draw.line([(0, y), (width, y)], fill=(shade - 40, shade, 235))
+    greens = [(96, 148, 72), (70, 124, 58), (48, 98, 44)]
+    for layer, colour in enumerate(greens):
+        base = 170 + layer * 45
+        offset = (seed * 97 + layer * 53) % 200
+        points = [(0, height)]
+        for x in range(0, width + 40, 40):
+            bump = ((x + offset) % 160) - 80
+            points.append((x, base - abs(bump) * (0.6 - layer * 0.12)))
+        points.append((width, height))
+        draw.polygon(points, fill=colour)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=70)
+    return buffer.getvalue()
+
+
+class Command(BaseCommand):
+    help = "Load realistic demo data (idempotent) and print the demo logins and a consumer-page URL."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing when the database already has villages of its own"
+        )
+
+    def handle(self, *args, if_empty: bool = False, **options):
+        has_demo = Village.objects.filter(code="XJ").exists()
+        if if_empty and Village.objects.exists() and not has_demo:
+            self.stdout.write("The database already has data; demo data not loaded.")
+            return
+        with transaction.atomic():
+            crops = self.crops()
+            villages = self.villages(crops)
+            self.recipes(crops)
+            retailers = self.retailers(villages)
+            self.users(villages, retailers)
+            if not Batch.objects.filter(notes__startswith=DEMO_MARK).exists():
+                batches = self.batches(villages, crops)
+                self.shipments(villages, batches)
+        self.report()
+
+    # Reference data: upserted by natural key, so a second run finds everything in place.
+
+    def crops(self) -> dict[str, Crop]:
+        crops = {}
+        for code, zh, en, var_zh, var_en, category, store_zh, store_en, gtin_body in demo.CROPS:
+            crops[code], _ = Crop.objects.get_or_create(
+                code=code,
+                defaults={
+                    "name_zh": zh,
+                    "name_en": en,
+                    "variety_zh": var_zh,
+                    "variety_en": var_en,
+                    "category": category,
+                    "storage_advice_zh": store_zh,
+                    "storage_advice_en": store_en,
+                    "gtin": with_check_digit(gtin_body),
+                },
+            )
+        return crops
+
+    def villages(self, crops) -> dict[str, Village]:
+        villages = {}
+        for index, spec in enumerate(demo.VILLAGES):
+            fields = {k: v for k, v in spec.items() if k not in ("code", "specialties", "gln_body", "farms")}
+            village, created = Village.objects.get_or_create(
+                code=spec["code"], defaults={**fields, "gln": with_check_digit(spec["gln_body"])}
+            )
+            if created:
+                village.specialties.set([crops[c] for c in spec["specialties"]])
+                village.photo.save(f"{spec['code'].lower()}.jpg", ContentFile(landscape_photo(index)), save=True)
+            for name_zh, name_en, grower, phone, certs, field_specs in spec["farms"]:
+                farm, _ = Farm.objects.get_or_create(
+                    village=village,
+                    name_zh=name_zh,
+                    defaults={
+                        "name_en": name_en,
+                        "grower_name": grower,
+                        "contact_phone": phone,
+                        "certifications": certs,
+                        "notes": "内部备注：示范户",
+                    },
+                )
+                for f_zh, f_en, lat, lon, area in field_specs:
+                    Field.objects.get_or_create(
+                        farm=farm,
+                        name_zh=f_zh,
+                        defaults={
+                            "name_en": f_en,
+                            "latitude": Decimal(lat),
+                            "longitude": Decimal(lon),
+                            "area_mu": Decimal(area),
+                        },
+                    )
+            villages[spec["code"]] = village
+        return villages
+
+    def recipes(self, crops) -> None:
+        for title, language, crop_codes, ingredients, steps in demo.RECIPES:
+            recipe, created = Recipe.objects.get_or_create(
+                title=title, language=language, defaults={"ingredients": ingredients, "steps": steps}
+            )
+            if created:
+                recipe.crops.set([crops[c] for c in crop_codes])
+
+    def retailers(self, villages) -> dict[str, Retailer]:
+        retailers = {}
+        for spec in demo.RETAILERS:
+            retailer, created = Retailer.objects.get_or_create(
+                name_zh=spec["name_zh"],
+                defaults={"name_en": spec["name_en"], "gln": with_check_digit(spec["gln_body"])},
+            )
+            if created:
+                retailer.supplier_villages.set([villages[c] for c in spec["suppliers"]])
+            for name_zh, name_en, city_zh, city_en, address, gln_body in spec["stores"]:
+                Store.objects.get_or_create(
+                    retailer=retailer,
+                    name_zh=name_zh,
+                    defaults={
+                        "name_en": name_en,
+                        "city_zh": city_zh,
+                        "city_en": city_en,
+                        "address": address,
+                        "gln": with_check_digit(gln_body),
+                    },
+                )
+            retailers[spec["name_zh"]] = retailer
+        return retailers
+
+    def users(self, villages, retailers) -> None:
+        User = get_user_model()
+        for username, role, where, _description in demo.USERS:
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"is_staff": role == "superuser", "is_superuser": role == "superuser"}
+            )
+            if created:
+                user.set_password(demo.PASSWORD)
+                user.save(update_fields=["password"])
+            if role in ("farmer", "coordinator"):
+                Membership.objects.get_or_create(user=user, role=role, village=villages[where])
+            elif role == "auditor":
+                Membership.objects.get_or_create(user=user, role=role, village=None)
+            elif role == "retailer":
+                RetailerStaff.objects.get_or_create(user=user, retailer=retailers[where])
+
+    # The operational story: made once, with dates relative to the day it is seeded.
+
+    def batches(self, villages, crops) -> dict[str, Batch]:
+        User = get_user_model()
+        farmers = {"XJ": User.objects.get(username="farmer"), "XW": User.objects.get(username="farmer2")}
+        today = timezone.localdate()
+        batches = {}
+        for key, village_code, farm_i, field_i, crop_code, days_ago, qty, unit, cool_c, _transit in demo.BATCHES:
+            village = villages[village_code]
+            farm = list(village.farms.order_by("id"))[farm_i]
+            field = list(farm.fields.order_by("id"))[field_i]
+            harvested = today - timedelta(days=days_ago)
+            actor = farmers.get(village_code)
+            batch = register_batch(
+                farm=farm,
+                crop=crops[crop_code],
+                field=field,
+                quantity=Decimal(qty),
+                unit=unit,
+                planted_on=harvested - timedelta(days=120),
+                created_by=actor,
+                notes=f"{DEMO_MARK}{key}",
+            )
+            morning = timezone.make_aware(datetime.combine(harvested, time(5, 30)))
+
+            def event(kind, hours, data, _batch=batch, _key=key, _actor=actor, _morning=morning):
+                record_batch_event(
+                    batch=_batch,
+                    kind=kind,
+                    occurred_at=_morning + timedelta(hours=hours),
+                    actor=_actor,
+                    data=data,
+                    client_id=uuid.uuid5(DEMO_NAMESPACE, f"{_key}:{kind}:{hours}"),
+                )
+
+            event("harvest", 0, {"quantity": qty, "unit": unit, "picked_by": "合作社采摘队"})
+            if cool_c is not None:
+                event("cooling", 2, {"temperature_c": cool_c, "method": "预冷库 forced-air cooling"})
+            event(
+                "quality_test",
+                3,
+                {
+                    "test": "农药残留快速检测 pesticide residue rapid test",
+                    "result": "合格 pass",
+                    "lab": "县农产品质量安全检测站 County Agri-Product Testing Station",
+                },
+            )
+            event("packing", 4, {"packaging": "5 kg 泡沫箱 foam crates", "reference_document": f"PK-{key.upper()}"})
+            batches[key] = batch
+        return batches
+
+    def shipments(self, villages, batches) -> None:
+        User = get_user_model()
+        staff = {
+            "鲜到家超市": User.objects.get(username="retailer"),
+            "绿源生鲜": User.objects.get(username="retailer2"),
+        }
+        for village_code, store_name, carrier, reference, items, state in demo.SHIPMENTS:
+            store = Store.objects.get(name_zh=store_name)
+            actor = staff[store.retailer.name_zh]
+            first_batch = batches[items[0][0]]
+            shipment = shipping.create_shipment(
+                origin_village=villages[village_code],
+                origin_farm=first_batch.farm,
+                store=store,
+                carrier=carrier,
+                reference=reference,
+                notes="内部备注：演示发货单",
+                created_by=actor,
+            )
+            for key, quantity in items:
+                shipping.add_item(shipment=shipment, batch=batches[key], quantity=Decimal(quantity))
+            packed_at = timezone.make_aware(datetime.combine(first_batch.harvested_on, time(11, 0)))
+            if state == "packed":
+                shipping.pack_shipment(shipment=shipment)
+            elif state == "cancelled":
+                shipping.cancel_shipment(shipment=shipment, actor=actor)
+            elif state in ("dispatched", "delivered"):
+                shipping.dispatch_shipment(shipment=shipment, actor=actor, when=packed_at + timedelta(hours=1))
+                if state == "delivered":
+                    shipping.receive_shipment(shipment=shipment, actor=actor, when=packed_at + timedelta(hours=20))
+                    self.scans(shipment, packed_at + timedelta(hours=22))
+
+    def scans(self, shipment: Shipment, start) -> None:
+        clients = ["wechat", "wechat", "wechat", "ios", "android", "alipay"]
+        Scan.objects.bulk_create(
+            Scan(
+                shipment=shipment,
+                scanned_at=start + timedelta(hours=3 * i),
+                language="zh-hans" if i % 4 else "en",
+                client=clients[i % len(clients)],
+            )
+            for i in range(17)
+        )
+
+    def report(self) -> None:
+        base = settings.PUBLIC_BASE_URL
+        delivered = Shipment.objects.filter(status="delivered", notes__startswith="内部备注").order_by("created_at")
+        self.stdout.write(self.style.SUCCESS("Demo data is in place."))
+        self.stdout.write(f"  Admin:          {base}/admin/   (admin / {demo.PASSWORD})")
+        self.stdout.write(f"  Web app:        {base}/")
+        self.stdout.write(f"  API docs:       {base}/api/docs/")
+        for shipment in delivered[:2]:
+            self.stdout.write(f"  Consumer page:  {shipment.public_url}")
+        self.stdout.write(f"  Demo logins (password {demo.PASSWORD}):")
+        for username, _role, _where, description in demo.USERS:
+            self.stdout.write(f"    {username:<12} {description}")

@@ -1,0 +1,72 @@
+from io import StringIO
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import TestCase
+
+from farms.models import Crop, Farm, Field, Membership, Recipe, Village
+from shipments.models import Retailer, RetailerStaff, Scan, Shipment, ShipmentItem, Store
+from traceability.models import Batch, EventBatch, TraceEvent
+
+MODELS = [Village, Farm, Field, Crop, Recipe, Membership, Retailer, Store, RetailerStaff, Shipment, ShipmentItem]
+MODELS += [Scan, Batch, TraceEvent, EventBatch, get_user_model()]
+
+
+def counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in MODELS}
+
+
+class SeedDemoTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.output = StringIO()
+        call_command("seed_demo", stdout=cls.output)
+
+    def test_it_builds_the_documented_world(self):
+        self.assertEqual(Village.objects.count(), 4)
+        self.assertEqual(Village.objects.get(code="XJ").county_en, "Xianju County, Taizhou")
+        self.assertEqual(
+            list(Village.objects.get(code="XJ").specialties.values_list("code", flat=True)), ["BAM", "WAX"]
+        )
+        self.assertEqual(Crop.objects.exclude(name_en="").count(), 6)
+        self.assertEqual(Recipe.objects.count(), 12)
+        self.assertEqual(Retailer.objects.count(), 2)
+        self.assertEqual(
+            sorted(Shipment.objects.values_list("status", flat=True)),
+            ["cancelled", "delivered", "delivered", "dispatched", "draft", "packed"],
+        )
+        self.assertEqual(Field.objects.filter(latitude__isnull=True).count(), 0)
+
+    def test_every_batch_has_harvest_quality_and_packing_events(self):
+        for batch in Batch.objects.all():
+            kinds = set(TraceEvent.objects.filter(lines__batch=batch).values_list("kind", flat=True))
+            self.assertTrue({"harvest", "quality_test", "packing"} <= kinds, batch.lot_code)
+
+    def test_demo_users_have_their_roles(self):
+        roles = set(Membership.objects.values_list("user__username", "role", "village__code"))
+        self.assertEqual(
+            roles,
+            {
+                ("farmer", "farmer", "XJ"),
+                ("coordinator", "coordinator", "XJ"),
+                ("farmer2", "farmer", "XW"),
+                ("auditor", "auditor", None),
+            },
+        )
+        staff = set(RetailerStaff.objects.values_list("user__username", "retailer__name_en"))
+        self.assertEqual(staff, {("retailer", "FreshHome Market"), ("retailer2", "GreenSource Fresh")})
+        self.assertTrue(get_user_model().objects.get(username="farmer").check_password("demo-password"))
+
+    def test_it_prints_the_logins_and_a_consumer_page_url(self):
+        printed = self.output.getvalue()
+        delivered = Shipment.objects.filter(status="delivered").order_by("created_at").first()
+        self.assertIn(delivered.public_url, printed)
+        self.assertIn("retailer2", printed)
+        self.assertIn("/admin/", printed)
+
+    def test_running_it_twice_changes_nothing(self):
+        before = counts()
+        codes = set(Shipment.objects.values_list("public_code", flat=True))
+        call_command("seed_demo", stdout=StringIO())
+        self.assertEqual(counts(), before)
+        self.assertEqual(set(Shipment.objects.values_list("public_code", flat=True)), codes)
