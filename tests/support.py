@@ -60,3 +60,15 @@ def make_batch(farm: Farm, crop: Crop, lot_code: str, quantity="100", **extra):
     defaults = {"harvested_on": date(2026, 6, 12), "status": "harvested"}
     defaults.update(extra)
     return Batch.objects.create(farm=farm, crop=crop, lot_code=lot_code, quantity=Decimal(quantity), **defaults)
+
+
+def make_retailer(name_zh: str = "鲜家超市", *, villages=(), staff=(), store_name: str = "上海静安店"):
+    """A retailer supplied by `villages`, employing the `staff` users, with one store. Returns (retailer, store)."""
+    from shipments.models import Retailer, RetailerStaff, Store
+
+    retailer = Retailer.objects.create(name_zh=name_zh, name_en="")
+    retailer.supplier_villages.set(villages)
+    for user in staff:
+        RetailerStaff.objects.create(user=user, retailer=retailer)
+    store = Store.objects.create(retailer=retailer, name_zh=store_name, city_zh="上海", city_en="Shanghai")
+    return retailer, store
