@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     # Public, anonymous pages: the QR target, its images, GS1 Digital Link.
     path("", include("shipments.public_urls")),
+    path("", include("shipments.digital_link_urls")),
     # Staff pages of each app.
     path("", include("shipments.label_urls")),
     path("", include("traceability.urls")),

@@ -62,6 +62,11 @@ def make_batch(farm: Farm, crop: Crop, lot_code: str, quantity="100", **extra):
     return Batch.objects.create(farm=farm, crop=crop, lot_code=lot_code, quantity=Decimal(quantity), **defaults)
 
 
+requires_gettext = pytest.mark.skipif(
+    shutil.which("xgettext") is None, reason="needs GNU gettext: apt-get install gettext"
+)
+
+
 def make_retailer(name_zh: str = "鲜家超市", *, villages=(), staff=(), store_name: str = "上海静安店"):
     """A retailer supplied by `villages`, employing the `staff` users, with one store. Returns (retailer, store)."""
     from shipments.models import Retailer, RetailerStaff, Store

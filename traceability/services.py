@@ -151,7 +151,7 @@ def register_batch(
     if field is not None and field.farm_id != farm.pk:
         raise ValueError("The field belongs to another farm.")
     Village.objects.select_for_update().only("id").get(pk=farm.village_id)
-    day = harvested_on or planted_on or timezone.localdate()
+    day = harvested_on or timezone.localdate()
     batch = Batch.objects.create(
         lot_code=lot_code or next_lot_code(village=farm.village, crop=crop, day=day),
         farm=farm,

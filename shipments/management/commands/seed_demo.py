@@ -19,7 +19,7 @@ from shipments import demo_data as demo
 from shipments import services as shipping
 from shipments.models import Retailer, RetailerStaff, Scan, Shipment, Store
 from traceability.models import Batch
-from traceability.services import record_batch_event, register_batch
+from traceability.services import record_batch_event, record_event, register_batch
 
 # Fixed namespace so the demo's events keep the same client ids on every run.
 DEMO_NAMESPACE = uuid.UUID("6f1c1f43-6d0e-4b1a-9f43-2d5e4c1b7a10")
@@ -203,6 +203,7 @@ class Command(BaseCommand):
                 quantity=Decimal(qty),
                 unit=unit,
                 planted_on=harvested - timedelta(days=120),
+                harvested_on=harvested,
                 created_by=actor,
                 notes=f"{DEMO_MARK}{key}",
             )
@@ -262,16 +263,36 @@ class Command(BaseCommand):
                 shipping.cancel_shipment(shipment=shipment, actor=actor)
             elif state in ("dispatched", "delivered"):
                 shipping.dispatch_shipment(shipment=shipment, actor=actor, when=packed_at + timedelta(hours=1))
+                self.transit_reading(shipment, [k for k, _q in items], packed_at + timedelta(hours=7))
                 if state == "delivered":
                     shipping.receive_shipment(shipment=shipment, actor=actor, when=packed_at + timedelta(hours=20))
                     self.scans(shipment, packed_at + timedelta(hours=22))
 
+    def transit_reading(self, shipment: Shipment, batch_keys: list[str], when) -> None:
+        """A reefer logger's reading on the road, for each batch of the shipment."""
+        readings = {spec[0]: spec[9] for spec in demo.BATCHES}
+        for key in batch_keys:
+            batch = Batch.objects.get(notes=f"{DEMO_MARK}{key}")
+            if readings[key] is None or when > timezone.now():
+                continue
+            record_event(
+                kind="temperature",
+                village=shipment.origin_village,
+                occurred_at=when,
+                lines=[(batch, "subject", None, "")],
+                data={"temperature_c": readings[key], "shipment": shipment.public_code, "sensor": "车载温度记录仪"},
+                client_id=uuid.uuid5(DEMO_NAMESPACE, f"{key}:transit:{shipment.reference}"),
+                location_name=shipment.carrier,
+            )
+
     def scans(self, shipment: Shipment, start) -> None:
+        """17 scans spread between the delivery and now, mostly from WeChat, a quarter in English."""
         clients = ["wechat", "wechat", "wechat", "ios", "android", "alipay"]
+        span = max(timezone.now() - start, timedelta(minutes=17))
         Scan.objects.bulk_create(
             Scan(
                 shipment=shipment,
-                scanned_at=start + timedelta(hours=3 * i),
+                scanned_at=start + span * i / 17,
                 language="zh-hans" if i % 4 else "en",
                 client=clients[i % len(clients)],
             )

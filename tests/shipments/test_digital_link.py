@@ -1,0 +1,68 @@
+from decimal import Decimal
+
+from django.test import TestCase
+
+from shipments import services
+from shipments.models import Retailer, Store
+from tests.support import make_batch, make_crop, make_farm, make_village
+from traceability import digital_link
+
+GTIN = "09506000134352"
+
+
+class DigitalLinkSyntaxTests(TestCase):
+    def test_it_builds_and_parses_a_lot_link_with_percent_encoding(self):
+        link = digital_link.build("9506000134352", lot="XJ/WAX-1")
+        self.assertEqual(link.path(), "/01/09506000134352/10/XJ%2FWAX-1")
+        self.assertEqual(digital_link.parse(link.path()), link)
+
+    def test_it_refuses_a_wrong_check_digit_bad_characters_and_wrong_order(self):
+        for path, message in [
+            ("/01/09506000134353/10/A1", "check digit"),
+            ("/01/09506000134352/10/" + "A" * 21, "1 to 20"),
+            ("/01/09506000134352/10/%E6%9D%A8", "82-character set"),
+            ("/01/09506000134352/21/S1/10/A1", "order 22, 10, 21"),
+            ("/01/09506000134352/17/260101", "not a key qualifier"),
+        ]:
+            with self.assertRaisesMessage(digital_link.MalformedLink, message):
+                digital_link.parse(path)
+
+
+class ResolverTests(TestCase):
+    def setUp(self):
+        village = make_village()
+        self.batch = make_batch(make_farm(village), make_crop(gtin=GTIN), "XJ-WAX-20260612-001")
+        retailer = Retailer.objects.create(name_zh="鲜到家超市")
+        store = Store.objects.create(retailer=retailer, name_zh="上海静安店", city_zh="上海")
+        self.shipment = services.create_shipment(origin_village=village, store=store)
+        services.add_item(shipment=self.shipment, batch=self.batch, quantity=Decimal("5"))
+        self.path = f"/01/{GTIN}/10/XJ-WAX-20260612-001"
+
+    def test_it_redirects_to_the_consumer_page_of_the_lot(self):
+        response = self.client.get(self.path)
+        self.assertEqual(response.status_code, 307)
+        self.assertEqual(response["Location"], self.shipment.public_url)
+        self.assertEqual(self.client.head(self.path)["Location"], self.shipment.public_url)
+
+    def test_it_answers_a_requested_link_type_and_passes_other_parameters_through(self):
+        response = self.client.get(self.path, {"linkType": "gs1:recipeInfo", "src": "wechat"})
+        self.assertEqual(response["Location"], f"{self.shipment.public_url}?src=wechat#recipes")
+
+    def test_an_absent_link_type_is_404(self):
+        self.assertEqual(self.client.get(self.path, {"linkType": "gs1:smpc"}).status_code, 404)
+
+    def test_it_returns_an_rfc9264_linkset(self):
+        response = self.client.get(self.path, HTTP_ACCEPT="application/linkset+json")
+        self.assertEqual(response["Content-Type"], "application/linkset+json")
+        linkset = response.json()["linkset"][0]
+        self.assertEqual(linkset["anchor"], f"http://127.0.0.1:8000{self.path}")
+        self.assertEqual(linkset["https://gs1.org/voc/traceability"][0]["href"], self.shipment.public_url + "#journey")
+
+    def test_malformed_uris_are_400_and_unknown_lots_404(self):
+        self.assertEqual(self.client.get("/01/09506000134353/10/A").status_code, 400)
+        self.assertEqual(self.client.get(f"/01/{GTIN}/10/NOPE").status_code, 404)
+
+    def test_options_and_the_well_known_description(self):
+        self.assertEqual(self.client.options(self.path)["Allow"], "GET, HEAD, OPTIONS")
+        description = self.client.get("/.well-known/gs1resolver").json()
+        self.assertEqual(description["supportedPrimaryKeys"], ["01"])
