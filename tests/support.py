@@ -77,3 +77,13 @@ def make_retailer(name_zh: str = "鲜家超市", *, villages=(), staff=(), store
         RetailerStaff.objects.create(user=user, retailer=retailer)
     store = Store.objects.create(retailer=retailer, name_zh=store_name, city_zh="上海", city_en="Shanghai")
     return retailer, store
+
+
+def in_english(test) -> None:
+    """Run a test's requests and messages in English, so its assertions read the same whatever
+    the Chinese catalogue holds. Call from setUp."""
+    from django.utils import translation
+
+    test.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    translation.activate("en")
+    test.addCleanup(translation.deactivate)

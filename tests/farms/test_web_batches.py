@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase, override_settings
 from PIL import Image
 
-from tests.support import make_batch, make_crop, make_farm, make_field, make_user, make_village
+from tests.support import in_english, make_batch, make_crop, make_farm, make_field, make_user, make_village
 from traceability.models import Batch, TraceEvent
 
 
@@ -25,6 +25,7 @@ PNG = tiny_png()
 
 class BatchPageTests(TestCase):
     def setUp(self):
+        in_english(self)
         self.village = make_village("XJ")
         self.farm = make_farm(self.village)
         self.field = make_field(self.farm)

@@ -8,7 +8,7 @@ import openpyxl
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 
-from tests.support import make_batch, make_crop, make_farm, make_field, make_user, make_village
+from tests.support import in_english, make_batch, make_crop, make_farm, make_field, make_user, make_village
 from traceability.imports import ImportFileError, import_batches
 from traceability.models import Batch
 
@@ -22,6 +22,7 @@ def upload(text: str, encoding: str = "utf-8", name: str = "batches.csv") -> Sim
 
 class ImportServiceTests(TestCase):
     def setUp(self):
+        in_english(self)
         self.village = make_village("XJ")
         self.farm = make_farm(self.village)
         self.field = make_field(self.farm)
@@ -109,6 +110,7 @@ class ImportServiceTests(TestCase):
 
 class ImportPageTests(TestCase):
     def setUp(self):
+        in_english(self)
         self.village = make_village("XJ")
         make_farm(self.village)
         make_crop("WAX")

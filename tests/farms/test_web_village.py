@@ -5,11 +5,12 @@ from decimal import Decimal
 from django.test import TestCase
 
 from farms.models import Farm, Field
-from tests.support import make_crop, make_farm, make_field, make_user, make_village
+from tests.support import in_english, make_crop, make_farm, make_field, make_user, make_village
 
 
 class VillagePageTests(TestCase):
     def setUp(self):
+        in_english(self)
         self.village = make_village("XJ")
         self.other = make_village("SG", name_zh="寻乌县脐橙村")
         self.farm = make_farm(self.village)

@@ -8,12 +8,13 @@ from django.utils import timezone
 
 from shipments import services
 from shipments.models import Scan, Shipment
-from tests.support import make_batch, make_crop, make_farm, make_retailer, make_user, make_village
+from tests.support import in_english, make_batch, make_crop, make_farm, make_retailer, make_user, make_village
 from traceability.models import Batch, TraceEvent
 
 
 class ShipmentPageTests(TestCase):
     def setUp(self):
+        in_english(self)
         self.village = make_village("XJ")
         self.farm = make_farm(self.village)
         crop = make_crop("WAX")
