@@ -21,6 +21,7 @@ class VillagePageForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["specialties"].queryset = Crop.objects.order_by("code")
+        self.fields["specialties"].label_from_instance = lambda crop: crop.name()
         self.fields["photo"].widget.attrs["accept"] = "image/*"
 
 
@@ -38,6 +39,7 @@ class FarmForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["village"].queryset = villages
         self.fields["village"].empty_label = None
+        self.fields["village"].label_from_instance = lambda village: village.name()
 
 
 class FieldForm(forms.ModelForm):

@@ -9,6 +9,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 from farms.models import Farm, Membership, Village
 from traceability import imports, services
 from traceability.batch_forms import EVENT_FIELDS, RECORDABLE_KINDS, BatchEventForm, BatchForm, ImportForm
-from traceability.models import Batch, EventKind
+from traceability.models import Batch, EventBatch, EventKind
 
 
 def worked_farms(user):
@@ -72,7 +73,9 @@ def batch_detail(request: HttpRequest, lot_code: str) -> HttpResponse:
         Batch.objects.visible_to(request.user).select_related("crop", "farm__village", "field"), lot_code=lot_code
     )
     writable = Batch.objects.writable_by(request.user).filter(pk=batch.pk).exists()
-    events = batch.events.order_by("-occurred_at", "-id").prefetch_related("lines")
+    # Only this batch's line of each event: a shipment's event also lists the other batches it carried.
+    own_lines = Prefetch("lines", queryset=EventBatch.objects.filter(batch=batch), to_attr="own_lines")
+    events = batch.events.order_by("-occurred_at", "-id").prefetch_related(own_lines)
     return render(
         request,
         "farms/batch_detail.html",

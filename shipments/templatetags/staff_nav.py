@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django import template
 
-from farms.models import Membership
+from farms.models import Membership, localized
 
 register = template.Library()
 
@@ -41,3 +41,9 @@ def roles_for(user) -> Roles:
 @register.simple_tag
 def user_roles(user) -> Roles:
     return roles_for(user)
+
+
+@register.filter
+def local(obj, field: str) -> str:
+    """`{{ store|local:"name" }}`: the English text in English when there is one, else the Chinese."""
+    return localized(obj, field)
