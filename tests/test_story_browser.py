@@ -112,6 +112,14 @@ class FarmToStoreStoryTests(StaticLiveServerTestCase):
         self.assert_fits_the_screen(retailer)
         retailer.screenshot(path=str(ARTIFACTS / "story-3-dispatched.png"), full_page=True)
 
-        labels = retailer.locator("#labels-link")
-        self.assertEqual(labels.get_attribute("href"), f"/shipments/{shipment.public_code}/labels/")
         self.assertEqual(retailer.locator("#consumer-link").get_attribute("href"), shipment.public_url)
+        retailer.click("#labels-link")
+        retailer.wait_for_url(f"**/shipments/{shipment.public_code}/labels/")
+        self.assert_fits_the_screen(retailer)
+        retailer.screenshot(path=str(ARTIFACTS / "story-4-labels.png"), full_page=True)
+        with retailer.expect_download() as download_info:
+            retailer.click("form[action$='/labels/download'] button[type=submit]")
+        download = download_info.value
+        pdf = Path(download.path()).read_bytes()
+        self.assertEqual(pdf[:5], b"%PDF-")
+        self.assertTrue(download.suggested_filename.endswith(".pdf"), download.suggested_filename)
