@@ -160,3 +160,22 @@ def batch_import(request: HttpRequest) -> HttpResponse:
             else:
                 messages.error(request, _("Nothing was imported: fix the rows listed below and upload the file again."))
     return render(request, "farms/batch_import.html", {"form": form, "result": result})
+
+
+@login_required
+def batch_import_sample(request: HttpRequest) -> HttpResponse:
+    """A CSV to start from: the Chinese column names and one example row. UTF-8 with a BOM, so
+    Excel and WPS open it with the Chinese intact."""
+    villages = Membership.objects.village_ids(request.user, roles=(Membership.Role.COORDINATOR,))
+    if not villages and not request.user.is_superuser:
+        raise Http404
+    farm = Farm.objects.filter(village_id__in=villages).prefetch_related("fields").first()
+    field = farm.fields.first() if farm else None
+    today = timezone.localdate()
+    rows = [
+        "农场,地块,作物,数量,单位,种植日期,采收日期,批次号",
+        f"{farm.name_zh if farm else '王家杨梅园'},{field.name_zh if field else ''},WAX,120,kg,,{today:%Y-%m-%d},",
+    ]
+    response = HttpResponse("\ufeff" + "\r\n".join(rows) + "\r\n", content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="batches-sample.csv"'
+    return response

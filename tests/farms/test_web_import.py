@@ -151,3 +151,21 @@ class ImportPageTests(TestCase):
         self.assertEqual(response.status_code, 200)
         self.assertIn("village", response.context["form"].errors)
         self.assertEqual(Batch.objects.count(), 0)
+
+
+class ImportSampleTests(TestCase):
+    def test_the_sample_file_imports_as_it_is(self):
+        village = make_village("XJ")
+        make_field(make_farm(village))
+        make_crop("WAX")
+        coordinator = make_user("alice", role="coordinator", village=village)
+        self.client.force_login(coordinator)
+        response = self.client.get("/batches/import/sample.csv")
+        self.assertEqual(response.content[:3], b"\xef\xbb\xbf")
+        result = import_batches(village=village, file=SimpleUploadedFile("s.csv", response.content), actor=coordinator)
+        self.assertEqual((result.ok, [b.field.name_zh for b in result.batches]), (True, ["东坡地"]))
+
+    def test_farmers_get_no_sample(self):
+        village = make_village("XJ")
+        self.client.force_login(make_user("bob", role="farmer", village=village))
+        self.assertEqual(self.client.get("/batches/import/sample.csv").status_code, 404)
