@@ -28,6 +28,14 @@ def worked_farms(user):
     return Farm.objects.filter(village_id__in=Membership.objects.village_ids(user))
 
 
+def client_id_from(request: HttpRequest) -> uuid.UUID | None:
+    """The form's one-time id: a double tap or a retry on a flaky connection records the event once."""
+    try:
+        return uuid.UUID(request.POST.get("client_id", ""))
+    except ValueError:
+        return None
+
+
 @login_required
 def batch_list(request: HttpRequest) -> HttpResponse:
     batches = Batch.objects.writable_by(request.user).select_related("crop", "farm", "field")
@@ -120,7 +128,7 @@ def batch_event(request: HttpRequest, lot_code: str, kind: str) -> HttpResponse:
             actor=request.user,
             data=data,
             quantity=form.cleaned_data.get("quantity"),
-            client_id=request.POST.get("client_id") or None,
+            client_id=client_id_from(request),
         )
         messages.success(
             request, _("%(event)s is recorded for %(lot)s.") % {"event": EventKind(kind).label, "lot": batch.lot_code}

@@ -171,3 +171,17 @@ class BatchPageTests(TestCase):
         self.assertIn('href="/batches/new/"', html)
         self.assertNotIn('href="/shipments/new/"', html)
         self.assertNotIn('href="/batches/import/"', html)
+
+    def test_the_same_event_form_sent_twice_records_once_and_a_malformed_id_is_ignored(self):
+        make_batch(self.farm, self.crop, "XJ-WAX-20260612-001")
+        form = {
+            "occurred_at": "2026-06-12T08:00",
+            "temperature_c": "3.5",
+            "client_id": "0b7c2f5e-8d7a-4e43-9a55-6f1c1d2e3f40",
+        }
+        self.client.post("/batches/XJ-WAX-20260612-001/record/temperature/", form)
+        self.client.post("/batches/XJ-WAX-20260612-001/record/temperature/", form)
+        self.client.post("/batches/XJ-WAX-20260612-001/record/temperature/", {**form, "client_id": "not-a-uuid"})
+        self.assertEqual(
+            list(TraceEvent.objects.values_list("kind", "data__temperature_c")), [("temperature", 3.5)] * 2
+        )
