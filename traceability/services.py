@@ -9,9 +9,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from farms.models import Crop, Farm, Field, Village
+from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import chain
-from traceability.models import Batch, EventBatch, TraceEvent
+from traceability.models import Batch, BatchInput, EventBatch, Recall, RecallHold, TraceEvent
 from traceability.signals import announce
 
 
@@ -216,3 +216,290 @@ def record_batch_event(
                 setattr(batch, name, value)
         announce([batch.pk])
     return event, created
+
+
+# ---------------------------------------------------------------------------------------------
+# Corrections, transformations and recalls. Callers (views, the API) pass the acting user as
+# `actor`; these functions check the caller's scope themselves so that no entry point can forget.
+
+
+class CorrectionRefused(Exception):
+    """The event cannot be corrected (unknown, out of the caller's scope, a correction, already corrected)."""
+
+
+class NotAllowed(Exception):
+    """The caller may not act on this batch, lot or recall. The message is for people."""
+
+
+class RecallStateError(Exception):
+    """The recall cannot change that way (closing a closed recall, a second open recall of one lot)."""
+
+
+def _line_facts(event: TraceEvent) -> list[tuple[Batch, str, Decimal | None, str]]:
+    return [(line.batch, line.role, line.quantity, line.unit) for line in event.lines.select_related("batch")]
+
+
+@transaction.atomic
+def record_correction(
+    *,
+    event: TraceEvent | int | uuid.UUID | str,
+    reason: str,
+    actor,
+    note: str = "",
+    corrected_data: dict | None = None,
+    corrected_occurred_at: datetime | None = None,
+    client_id: uuid.UUID | str | None = None,
+) -> tuple[TraceEvent, TraceEvent | None]:
+    """Declare a recorded event erroneous (EPCIS error declaration). Returns (correction, replacement).
+
+    `event` is a TraceEvent, its id or its client_id; `reason` is TraceEvent.CorrectionReason
+    (did_not_occur or incorrect_data). For incorrect_data, `corrected_data` (merged over the
+    original's data) and/or `corrected_occurred_at` describe the right facts: a replacement event
+    of the same kind and batch lines is recorded too, and the correction names it in
+    data["corrective_event"]. Traces and pages use TraceEvent.objects.effective(), which leaves
+    out the original and the correction but keeps the replacement.
+
+    Side effects: appends one or two events to the original event's village chain; announces the
+    event's batches. Refuses (CorrectionRefused, nothing written) an unknown event, one outside
+    the actor's scope (reported as unknown, like a 404), a correction, an already corrected event,
+    an unknown reason, and incorrect_data without corrected facts. Idempotent on `client_id`.
+    """
+    if client_id is not None:
+        existing = TraceEvent.objects.filter(client_id=client_id, kind=TraceEvent.Kind.CORRECTION).first()
+        if existing is not None:
+            replacement_id = existing.data.get("corrective_event")
+            return existing, TraceEvent.objects.filter(client_id=replacement_id).first() if replacement_id else None
+    if reason not in TraceEvent.CorrectionReason.values:
+        raise CorrectionRefused(_('Unknown correction reason "%(reason)s".') % {"reason": reason})
+    if reason == TraceEvent.CorrectionReason.INCORRECT_DATA and not corrected_data and corrected_occurred_at is None:
+        raise CorrectionRefused(_("An incorrect-data correction needs the corrected data or time."))
+    in_scope = TraceEvent.objects.all()
+    if actor is not None and not actor.is_superuser:
+        in_scope = in_scope.filter(batches__in=Batch.objects.writable_by(actor)).distinct()
+    if isinstance(event, TraceEvent):
+        lookup = {"pk": event.pk}
+    elif isinstance(event, int):
+        lookup = {"pk": event}
+    else:
+        try:
+            lookup = {"client_id": uuid.UUID(str(event))}
+        except ValueError:
+            lookup = {"pk": None}
+    original = in_scope.filter(**lookup).first()
+    if original is None:
+        raise CorrectionRefused(_("No such event in your villages: nothing was corrected."))
+    if original.kind == TraceEvent.Kind.CORRECTION:
+        raise CorrectionRefused(_("A correction cannot itself be corrected; correct the original event."))
+    if original.corrections.exists():
+        raise CorrectionRefused(_("This event has already been corrected."))
+    lines = _line_facts(original)
+    replacement = None
+    if reason == TraceEvent.CorrectionReason.INCORRECT_DATA:
+        replacement, _created = record_event(
+            kind=original.kind,
+            village=original.village,
+            farm=original.farm,
+            occurred_at=corrected_occurred_at or original.occurred_at,
+            lines=lines,
+            actor=actor,
+            data={**original.data, **(corrected_data or {})},
+            location_gln=original.location_gln,
+            location_name=original.location_name,
+        )
+    data = {"note": note, "corrected_event": str(original.client_id)}
+    if replacement is not None:
+        data["corrective_event"] = str(replacement.client_id)
+    correction, _created = record_event(
+        kind=TraceEvent.Kind.CORRECTION,
+        village=original.village,
+        farm=original.farm,
+        occurred_at=timezone.now(),
+        lines=[(batch, EventBatch.Role.SUBJECT, None, "") for batch in {line[0] for line in lines}],
+        actor=actor,
+        data=data,
+        client_id=client_id,
+        corrects=original,
+        correction_reason=reason,
+    )
+    announce(line[0].pk for line in lines)
+    return correction, replacement
+
+
+TRANSFORMATION_KINDS = ("sorting", "repacking", "mixing")
+
+
+@transaction.atomic
+def transform_batches(
+    *,
+    inputs: list[tuple[Batch, Decimal]],
+    crop: Crop,
+    farm: Farm,
+    quantity: Decimal,
+    unit: str,
+    kind: str = "sorting",
+    actor=None,
+    occurred_at: datetime | None = None,
+    client_id: uuid.UUID | str | None = None,
+    field: Field | None = None,
+    reference_document: str = "",
+) -> tuple[Batch, TraceEvent, bool]:
+    """Make a new lot from `quantity` of several input lots (sorting, repacking, mixing).
+
+    Returns (new batch, transformation event, created). Side effects: locks the output farm's
+    village (lot code), then the input batch rows in primary-key order (so concurrent
+    transformations and shipments cannot deadlock) and allocates each input quantity; creates the
+    Batch (status packed: a transformation assigns a traceability lot code, like initial
+    packing) with the next lot code, one BatchInput per input, and one transformation event with
+    input and output lines in the farm's village chain; announces the new batch.
+    Refuses, writing nothing: no inputs, a repeated input, a non-positive quantity, an unknown
+    kind, an input the actor may not use (NotAllowed), more than an input has left
+    (InsufficientQuantity), a held input (BatchOnHold).
+    Idempotent on `client_id`: a retry returns the first result with created=False.
+    """
+    if client_id is not None:
+        existing = TraceEvent.objects.filter(client_id=client_id).first()
+        if existing is not None:
+            output = existing.lines.get(role=EventBatch.Role.OUTPUT).batch
+            return output, existing, False
+    if kind not in TRANSFORMATION_KINDS:
+        raise ValueError(_('Unknown transformation "%(kind)s": use sorting, repacking or mixing.') % {"kind": kind})
+    if not inputs:
+        raise ValueError(_("A transformation needs at least one input lot."))
+    if len({batch.pk for batch, _q in inputs}) != len(inputs):
+        raise ValueError(_("Each input lot may appear only once."))
+    if Decimal(quantity) <= 0:
+        raise InsufficientQuantity(_("The quantity must be greater than zero."))
+    if field is not None and field.farm_id != farm.pk:
+        raise ValueError("The field belongs to another farm.")
+    if actor is not None and not actor.is_superuser:
+        allowed = set(
+            Batch.objects.writable_by(actor).filter(pk__in=[b.pk for b, _q in inputs]).values_list("pk", flat=True)
+        )
+        refused = [batch.lot_code for batch, _q in inputs if batch.pk not in allowed]
+        if refused or farm.village_id not in Membership.objects.village_ids(actor):
+            raise NotAllowed(_("You may not transform lot(s) %(lots)s.") % {"lots": ", ".join(refused) or farm.name_zh})
+    occurred_at = occurred_at or timezone.now()
+    village = Village.objects.select_for_update().get(pk=farm.village_id)
+    used = []
+    for batch, amount in sorted(inputs, key=lambda pair: pair[0].pk):
+        used.append((allocate(batch_id=batch.pk, quantity=Decimal(amount)), Decimal(amount)))
+    harvest_days = [batch.harvested_on for batch, _q in used if batch.harvested_on]
+    output = Batch.objects.create(
+        lot_code=next_lot_code(village=village, crop=crop, day=timezone.localdate(occurred_at)),
+        farm=farm,
+        field=field,
+        crop=crop,
+        quantity=quantity,
+        unit=unit,
+        harvested_on=min(harvest_days) if harvest_days else None,
+        status=Batch.Status.PACKED,
+        created_by=actor,
+    )
+    BatchInput.objects.bulk_create(BatchInput(output=output, input=batch, quantity=amount) for batch, amount in used)
+    event, _created = record_event(
+        kind=TraceEvent.Kind.TRANSFORMATION,
+        village=village,
+        farm=farm,
+        occurred_at=occurred_at,
+        lines=[(batch, EventBatch.Role.INPUT, amount, batch.unit) for batch, amount in used]
+        + [(output, EventBatch.Role.OUTPUT, Decimal(quantity), unit)],
+        actor=actor,
+        data={"transformation": kind, "reference_document": reference_document},
+        client_id=client_id,
+        location_name=farm.name_zh,
+        location_gln=village.gln or "",
+    )
+    announce([output.pk])
+    return output, event, True
+
+
+def may_open_recall(user, batch: Batch) -> bool:
+    """Superusers; coordinators of the lot's village; retailer staff who can see the lot.
+
+    Retailer staff are found through the `retailer_roles` relation that shipments.RetailerStaff
+    declares (a lookup by name, not an import: traceability does not depend on shipments).
+    """
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    if Membership.objects.filter(
+        user=user, role=Membership.Role.COORDINATOR, village_id=batch.farm.village_id
+    ).exists():
+        return True
+    return user.retailer_roles.exists() and Batch.objects.visible_to(user).filter(pk=batch.pk).exists()
+
+
+@transaction.atomic
+def open_recall(*, batch: Batch, reason: str, actor) -> Recall:
+    """Recall a lot: it (status recalled) and everything made from it (status on hold) are held.
+
+    Side effects: creates the Recall and one RecallHold per held batch, remembering the status
+    to restore (for a batch already held by another open recall, the status that recall will
+    restore); locks the held batch rows in primary-key order; allocations and dispatches of held
+    batches are refused from then on (allocate raises BatchOnHold); announces every held batch so
+    consumer pages show the warning at once. Refuses (NotAllowed) a caller who may not recall the
+    lot and (RecallStateError) a lot that already has an open recall or an empty reason.
+    """
+    from traceability.trace import descendant_ids
+
+    if not reason.strip():
+        raise RecallStateError(_("Give the reason for the recall."))
+    if not may_open_recall(actor, batch):
+        raise NotAllowed(_("You may not recall lot %(lot)s.") % {"lot": batch.lot_code})
+    if Recall.objects.open().filter(batch=batch).exists():
+        raise RecallStateError(_("Lot %(lot)s already has an open recall.") % {"lot": batch.lot_code})
+    ids = sorted({batch.pk} | descendant_ids([batch.pk]))
+    locked = list(Batch.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", "status"))
+    earlier = dict(
+        RecallHold.objects.filter(recall__closed_at__isnull=True, batch_id__in=ids).values_list(
+            "batch_id", "previous_status"
+        )
+    )
+    recall = Recall.objects.create(batch=batch, reason=reason.strip(), opened_by=actor)
+    RecallHold.objects.bulk_create(
+        RecallHold(recall=recall, batch_id=pk, previous_status=earlier.get(pk, status)) for pk, status in locked
+    )
+    Batch.objects.filter(pk__in=ids).exclude(status=Batch.Status.RECALLED).update(status=Batch.Status.ON_HOLD)
+    Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.RECALLED)
+    announce(ids)
+    return recall
+
+
+@transaction.atomic
+def close_recall(*, recall: Recall, actor, note: str = "") -> Recall:
+    """Close an open recall and lift its holds.
+
+    Side effects: sets closed_at/closed_by/close_note; for every batch it held that no other open
+    recall holds, restores the status it had before; a batch another open recall still holds
+    stays held (recalled if that recall is on the batch itself, else on hold); announces every
+    batch it held. Refuses (NotAllowed) a caller who may not recall the lot and
+    (RecallStateError) a recall already closed.
+    """
+    recall = Recall.objects.select_for_update().get(pk=recall.pk)
+    if not recall.is_open:
+        raise RecallStateError(_("This recall is already closed."))
+    if not may_open_recall(actor, recall.batch):
+        raise NotAllowed(_("You may not close the recall of lot %(lot)s.") % {"lot": recall.batch.lot_code})
+    recall.closed_at, recall.closed_by, recall.close_note = timezone.now(), actor, note
+    recall.save(update_fields=["closed_at", "closed_by", "close_note"])
+    holds = list(recall.holds.order_by("batch_id").values_list("batch_id", "previous_status"))
+    ids = [pk for pk, _status in holds]
+    list(Batch.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    still_held = set(
+        RecallHold.objects.filter(recall__closed_at__isnull=True, batch_id__in=ids).values_list("batch_id", flat=True)
+    )
+    still_recalled = set(Recall.objects.open().filter(batch_id__in=ids).values_list("batch_id", flat=True))
+    by_status: dict[str, list[int]] = {}
+    for pk, previous in holds:
+        if pk in still_recalled:
+            status = Batch.Status.RECALLED
+        elif pk in still_held:
+            status = Batch.Status.ON_HOLD
+        else:
+            status = previous
+        by_status.setdefault(status, []).append(pk)
+    for status, pks in by_status.items():
+        Batch.objects.filter(pk__in=pks).update(status=status)
+    announce(ids)
+    return recall

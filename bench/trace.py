@@ -1,0 +1,332 @@
+"""Trace and export speed on a realistic PostgreSQL dataset.
+
+    .venv/bin/python bench/trace.py [--events 200000] [--fanout 10] [--levels 4] [--runs 7] [--keep]
+
+Reads DATABASE_URL (must be PostgreSQL) for the server and creates its own database next to the
+named one (`<name>_bench`, dropped first, dropped again at the end unless --keep), so no real data
+is touched. Builds the dataset with COPY: background villages whose lots carry harvest, cooling,
+packing, temperature and quality events (every fifth lot a mix of the four before it), and one
+lot whose descendants fan out `fanout` ways over `levels` transformation levels (10 x 4 gives
+11,110 descendants; every third one also takes a background lot as a second input), a quarter of
+the leaves shipped and received, and a bulk lot made from every leaf (so one lot has more than
+10,000 ancestors). Events carry real hash chains, so `verify_events` works on the result.
+
+Then times, median of `runs` after one warm-up: the forward trace of the root lot, the backward
+trace of a leaf and of the bulk lot, and the FSMA 204 CSV and XLSX export of the root lot.
+Targets (issue 7): a trace of a lot with 10,000 descendants under 50 ms, its FSMA export under 1 s.
+"""
+
+import argparse
+import io
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DEBUG", "1")
+
+
+def bench_database_url() -> tuple[str, str, dict]:
+    import dj_database_url
+
+    url = os.environ.get("DATABASE_URL", "")
+    config = dj_database_url.parse(url) if url else {}
+    if config.get("ENGINE") != "django.db.backends.postgresql":
+        # Exit 0 so that `make bench` (bench/run_all.py) goes on with the other benchmarks.
+        print("bench/trace.py skipped: it needs PostgreSQL; set DATABASE_URL=postgres://postgres@127.0.0.1:5432/trace")
+        sys.exit(0)
+    name = f"{config['NAME']}_bench"
+    base = url.rsplit("/", 1)[0]
+    return f"{base}/{name}", name, config
+
+
+def recreate(name: str, config: dict, *, drop_only: bool = False) -> None:
+    import psycopg2
+
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=config.get("USER") or "postgres",
+        password=config.get("PASSWORD") or None,
+        host=config.get("HOST") or "127.0.0.1",
+        port=config.get("PORT") or 5432,
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        if not drop_only:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def copy_rows(cursor, table: str, columns: list[str], rows) -> None:
+    """COPY in PostgreSQL's text format (tab-separated, \\N for NULL)."""
+
+    def cell(value) -> str:
+        if value is None:
+            return "\\N"
+        return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(cell(v) for v in row) + "\n")
+    buffer.seek(0)
+    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+
+
+class Builder:
+    """Accumulates batches, events, lines and inputs with explicit ids and per-village hash chains."""
+
+    def __init__(self, chain_module, json_module):
+        self.chain, self.json = chain_module, json_module
+        self.batches, self.events, self.lines, self.inputs = [], [], [], []
+        self.heads: dict[int, tuple[int, str]] = {}
+        self.clock = datetime(2026, 3, 1, tzinfo=UTC)
+        self.lot_numbers: dict[str, int] = {}
+
+    def batch(self, farm, crop, quantity, *, status="packed", harvested=None) -> int:
+        pk = len(self.batches) + 1
+        prefix = f"{farm.village_code}-{crop.code}-{(harvested or self.clock.date()):%Y%m%d}-"
+        number = self.lot_numbers[prefix] = self.lot_numbers.get(prefix, 0) + 1
+        lot_code = f"{prefix}{number:04d}"
+        self.batches.append(
+            (pk, lot_code, harvested or self.clock.date(), quantity, "kg", Decimal("0"), status, "",
+             self.clock.isoformat(), crop.id, farm.id)
+        )  # fmt: skip
+        return pk
+
+    def lot_code(self, pk: int) -> str:
+        return self.batches[pk - 1][1]
+
+    def event(self, kind, farm, lines, data=None) -> int:
+        self.clock += timedelta(seconds=7)
+        pk = len(self.events) + 1
+        village = farm.village_id
+        seq, prev = self.heads.get(village, (0, self.chain.GENESIS))
+        fake = SimpleNamespace(
+            client_id=uuid.UUID(int=random.getrandbits(128)),
+            kind=kind,
+            occurred_at=self.clock,
+            recorded_at=self.clock + timedelta(minutes=3),
+            village_id=village,
+            farm_id=farm.id,
+            location_gln="",
+            location_name=farm.name_zh,
+            actor_id=None,
+            data=data or {},
+            corrects_id=None,
+            correction_reason="",
+            seq=seq + 1,
+        )
+        facts = [(self.lot_code(b), role, q, "kg" if q is not None else "") for b, role, q in lines]
+        digest = self.chain.link_hash(prev, self.chain.canonical_content(fake, facts))
+        self.heads[village] = (seq + 1, digest)
+        self.events.append(
+            (pk, fake.client_id, kind, fake.occurred_at.isoformat(), fake.recorded_at.isoformat(), "",
+             farm.name_zh, self.json.dumps(fake.data, ensure_ascii=False), "", fake.seq, prev, digest,
+             farm.id, village)
+        )  # fmt: skip
+        for batch, role, quantity in lines:
+            self.lines.append((len(self.lines) + 1, role, quantity, "kg" if quantity is not None else "", batch, pk))
+        return pk
+
+    def transform(self, farm, crop, inputs: list[tuple[int, Decimal]], quantity: Decimal) -> int:
+        out = self.batch(farm, crop, quantity)
+        for batch, amount in inputs:
+            self.inputs.append((len(self.inputs) + 1, amount, batch, out))
+        lines = [(b, "input", q) for b, q in inputs] + [(out, "output", quantity)]
+        self.event("transformation", farm, lines, {"transformation": "sorting" if len(inputs) == 1 else "mixing"})
+        return out
+
+
+def build(args) -> dict:
+    import json
+
+    from django.db import connection
+
+    from farms.models import Crop, Farm, Village
+    from traceability import chain
+
+    random.seed(7)
+    villages = [
+        Village.objects.create(code=f"V{i:02d}", name_zh=f"测试村{i}", province_zh="浙江省", county_zh="仙居县")
+        for i in range(20)
+    ]
+    farms = []
+    for village in villages:
+        for j in range(5):
+            farm = Farm.objects.create(village=village, name_zh=f"农场{j}", grower_name="王")
+            farm.village_code = village.code
+            farms.append(farm)
+    crops = [
+        Crop.objects.create(code="WAX", name_zh="杨梅", name_en="Waxberry", gtin="09520000000011"),
+        Crop.objects.create(code="TEA", name_zh="茶叶", name_en="Tea"),
+        Crop.objects.create(code="CIT", name_zh="柑橘", name_en="Citrus"),
+    ]
+    b = Builder(chain, json)
+    wax, tree_farm = crops[0], farms[0]
+    shipment_data = {
+        "store": "上海静安店", "store_gln": "9520000000035", "store_city": "上海", "retailer": "盒马鲜生",
+        "retailer_gln": "9520000000028", "ship_from": "测试村0", "ship_from_gln": "", "carrier": "顺丰冷运",
+    }  # fmt: skip
+
+    # Background lots first, so the tree can draw second inputs from them.
+    background = []
+    tree_size = sum(args.fanout**level for level in range(1, args.levels + 1))
+    background_events = max(0, args.events - 3 * tree_size)
+    while len(b.events) < background_events:
+        farm, crop = random.choice(farms), random.choice(crops)
+        if len(background) % 5 == 4:
+            lot = b.transform(farm, crop, [(p, Decimal("5")) for p in background[-4:]], Decimal("20"))
+        else:
+            lot = b.batch(farm, crop, Decimal("100"), harvested=b.clock.date())
+            b.event("harvest", farm, [(lot, "subject", None)])
+            b.event("cooling", farm, [(lot, "subject", None)], {"temperature_c": round(random.uniform(2, 6), 1)})
+            b.event("packing", farm, [(lot, "subject", Decimal("100"))])
+            b.event("temperature", farm, [(lot, "subject", None)], {"temperature_c": round(random.uniform(2, 6), 1)})
+        background.append(lot)
+
+    root = b.batch(tree_farm, wax, Decimal("1000000"), harvested=b.clock.date())
+    b.event("harvest", tree_farm, [(root, "subject", None)])
+    b.event("cooling", tree_farm, [(root, "subject", None)], {"temperature_c": 4.0})
+    b.event("packing", tree_farm, [(root, "subject", Decimal("1000000"))])
+    level, count = [root], 0
+    for depth in range(1, args.levels + 1):
+        amount = Decimal(1000000 // args.fanout**depth // 2)
+        nxt = []
+        for parent in level:
+            for _ in range(args.fanout):
+                inputs = [(parent, amount)]
+                count += 1
+                if count % 3 == 0 and background:
+                    inputs.append((random.choice(background), Decimal("1")))
+                nxt.append(b.transform(tree_farm, wax, inputs, amount + len(inputs) - 1))
+        level = nxt
+    leaves = level
+    for i, leaf in enumerate(leaves[::4]):
+        data = {**shipment_data, "shipment": f"BENCH{i:011d}", "reference_document": f"BOL-{i}"}
+        b.event("shipping", tree_farm, [(leaf, "subject", Decimal("1"))], data)
+        b.event("receiving", tree_farm, [(leaf, "subject", Decimal("1"))], data)
+    bulk = b.transform(tree_farm, wax, [(leaf, Decimal("1")) for leaf in leaves], Decimal(len(leaves)))
+
+    with connection.cursor() as cursor:
+        copy_rows(
+            cursor,
+            "traceability_batch",
+            ["id", "lot_code", "harvested_on", "quantity", "unit", "allocated_quantity", "status", "notes",
+             "created_at", "crop_id", "farm_id"],
+            b.batches,
+        )  # fmt: skip
+        copy_rows(
+            cursor,
+            "traceability_traceevent",
+            ["id", "client_id", "kind", "occurred_at", "recorded_at", "location_gln", "location_name", "data",
+             "correction_reason", "seq", "prev_hash", "hash", "farm_id", "village_id"],
+            b.events,
+        )  # fmt: skip
+        copy_rows(
+            cursor, "traceability_eventbatch", ["id", "role", "quantity", "unit", "batch_id", "event_id"], b.lines
+        )
+        copy_rows(cursor, "traceability_batchinput", ["id", "quantity", "input_id", "output_id"], b.inputs)
+        for table in (
+            "traceability_batch",
+            "traceability_traceevent",
+            "traceability_eventbatch",
+            "traceability_batchinput",
+        ):
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            # What autovacuum does soon after a bulk load: statistics, and the visibility map that
+            # lets the recursive CTE read (input_id, output_id) from the index alone.
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    return {
+        "root": root,
+        "leaf": leaves[len(leaves) // 2],
+        "bulk": bulk,
+        "counts": (len(b.batches), len(b.events), len(b.lines), len(b.inputs)),
+    }
+
+
+def median_ms(fn, runs: int) -> tuple[float, object]:
+    result = fn()  # warm-up: plans and caches, as in a running server
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--fanout", type=int, default=10)
+    parser.add_argument("--levels", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    args = parser.parse_args()
+
+    url, name, config = bench_database_url()
+    recreate(name, config)
+    os.environ["DATABASE_URL"] = url
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    try:
+        call_command("migrate", verbosity=0)
+        started = time.perf_counter()
+        built = build(args)
+        build_seconds = time.perf_counter() - started
+        report(args, built, build_seconds)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            recreate(name, config, drop_only=True)
+
+
+def report(args, built, build_seconds) -> None:
+    from traceability import exports
+    from traceability.models import Batch
+    from traceability.trace import trace_lot
+
+    root, leaf, bulk = (Batch.objects.get(pk=built[k]) for k in ("root", "leaf", "bulk"))
+    batches, events, lines, inputs = built["counts"]
+    print(f"dataset: {events:,} events, {lines:,} event lines, {batches:,} lots, {inputs:,} transformation inputs")
+    print(f"built with COPY in {build_seconds:.1f} s\n")
+    from traceability.trace import descendant_ids
+
+    figures = []
+    ms, ids = median_ms(lambda: descendant_ids([root.pk]), args.runs)
+    figures.append(("closure only (recursive CTE, ids)", ms, f"{len(ids):,} descendant ids"))
+    ms, trace = median_ms(lambda: trace_lot(root, direction="forward"), args.runs)
+    figures.append(("forward trace of the root lot", ms, f"{len(trace.descendants):,} descendants, "
+                    f"{len(trace.shipments):,} shipments"))  # fmt: skip
+    ms, trace = median_ms(lambda: trace_lot(leaf, direction="backward"), args.runs)
+    figures.append(("backward trace of a leaf lot", ms, f"{len(trace.ancestors):,} ancestors"))
+    ms, trace = median_ms(lambda: trace_lot(bulk, direction="backward"), args.runs)
+    figures.append(("backward trace of the bulk lot", ms, f"{len(trace.ancestors):,} ancestors"))
+    ms, trace = median_ms(lambda: trace_lot(root, direction="both"), args.runs)
+    figures.append(("both ways, root lot", ms, f"{len(trace.descendants):,} descendants"))
+    ms, content = median_ms(lambda: exports.fsma_csv(exports.events_for_lot(root)), max(3, args.runs // 2))
+    rows = content.count(b"\n") - 1
+    figures.append(("FSMA 204 CSV of the root lot", ms, f"{rows:,} rows, {len(content) // 1024:,} KB"))
+    ms, content = median_ms(lambda: exports.fsma_xlsx(exports.events_for_lot(root)), 3)
+    figures.append(("FSMA 204 XLSX of the root lot", ms, f"{len(content) // 1024:,} KB"))
+    width = max(len(name) for name, _ms, _note in figures)
+    for name, ms, note in figures:
+        print(f"{name:<{width}}  {ms:9.1f} ms   {note}")
+
+
+if __name__ == "__main__":
+    main()

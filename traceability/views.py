@@ -1,0 +1,146 @@
+"""Staff pages for traces, recalls and exports.
+
+Scope in one place: a lot is found through Batch.objects.visible_to(user) (auditors all, village
+members their villages' lots, retailer staff their supplier villages' lots); anything else is a
+404. Recalls are opened and closed through traceability.services, which check who may.
+"""
+
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from farms.models import Membership
+from traceability import exports, services
+from traceability.models import Batch, Recall
+from traceability.trace import DIRECTIONS, trace_lot
+
+EXPORTS = {
+    "fsma.csv": (exports.fsma_csv, "text/csv; charset=utf-8"),
+    "fsma.xlsx": (exports.fsma_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "epcis.json": (exports.epcis_json, "application/ld+json"),
+    "eu.csv": (exports.eu_csv, "text/csv; charset=utf-8"),
+}
+
+
+def _visible_lot(user, lot_code: str) -> Batch:
+    return get_object_or_404(Batch.objects.visible_to(user).select_related("farm__village", "crop"), lot_code=lot_code)
+
+
+def _may_trace(user) -> bool:
+    return Batch.objects.visible_to(user).exists()
+
+
+@login_required
+def trace(request: HttpRequest) -> HttpResponse:
+    if not _may_trace(request.user):
+        raise Http404
+    lot_code = request.GET.get("lot", "").strip()
+    direction = request.GET.get("direction", "both")
+    if direction not in DIRECTIONS:
+        direction = "both"
+    context = {"lot_code": lot_code, "direction": direction, "directions": DIRECTIONS, "formats": list(EXPORTS)}
+    if lot_code:
+        batch = _visible_lot(request.user, lot_code)
+        context.update(
+            batch=batch,
+            trace=trace_lot(batch, direction=direction),
+            may_recall=services.may_open_recall(request.user, batch),
+            open_recalls=list(batch.recalls.open()),
+        )
+    return render(request, "traceability/trace.html", context)
+
+
+@login_required
+def export(request: HttpRequest, name: str) -> HttpResponse:
+    """?lot=CODE for a lot's full trace closure, or ?from=YYYY-MM-DD&to=YYYY-MM-DD."""
+    if name not in EXPORTS or not _may_trace(request.user):
+        raise Http404
+    render_export, content_type = EXPORTS[name]
+    lot_code = request.GET.get("lot", "").strip()
+    lot_ids = None
+    if lot_code:
+        batch = _visible_lot(request.user, lot_code)
+        lot_ids = exports.lot_closure(batch)
+        events = exports.events_for_lot(batch, lot_ids)
+        stem = lot_code
+    else:
+        try:
+            start, end = exports.parse_range(request.GET.get("from"), request.GET.get("to"))
+            events = exports.events_between(start, end)
+        except exports.InvalidRange as error:
+            context = {"error": str(error), "directions": DIRECTIONS, "formats": list(EXPORTS)}
+            return render(request, "traceability/trace.html", context, status=400)
+        stem = f"{start:%Y%m%d}-{end:%Y%m%d}"
+    if not Membership.objects.sees_everything(request.user):
+        events = events.filter(lines__batch__in=Batch.objects.visible_to(request.user)).distinct()
+    response = HttpResponse(render_export(events, lot_ids=lot_ids), content_type=content_type)
+    kind, extension = name.split(".")
+    response["Content-Disposition"] = f'attachment; filename="{kind}-{stem}.{extension}"'
+    return response
+
+
+def _recalls(user):
+    recalls = Recall.objects.select_related("batch__crop", "batch__farm__village", "opened_by", "closed_by")
+    if Membership.objects.sees_everything(user):
+        return recalls
+    return recalls.filter(batch__in=Batch.objects.visible_to(user))
+
+
+@login_required
+def recall_list(request: HttpRequest) -> HttpResponse:
+    if not _may_trace(request.user):
+        raise Http404
+    return render(request, "traceability/recall_list.html", {"recalls": _recalls(request.user)})
+
+
+@login_required
+def recall_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    recall = get_object_or_404(_recalls(request.user), pk=pk)
+    holds = recall.holds.select_related("batch__crop").order_by("batch__lot_code")
+    context = {
+        "recall": recall,
+        "holds": holds,
+        "trace": trace_lot(recall.batch, direction="forward"),
+        "may_close": recall.is_open and services.may_open_recall(request.user, recall.batch),
+    }
+    return render(request, "traceability/recall_detail.html", context)
+
+
+@login_required
+@require_POST
+def recall_open(request: HttpRequest) -> HttpResponse:
+    batch = _visible_lot(request.user, request.POST.get("lot", "").strip())
+    try:
+        recall = services.open_recall(batch=batch, reason=request.POST.get("reason", ""), actor=request.user)
+    except (services.NotAllowed, services.RecallStateError) as error:
+        messages.error(request, str(error))
+        return redirect(f"{reverse('trace')}?lot={quote(batch.lot_code)}")
+    messages.success(request, _("Recall opened: %(count)s lot(s) are on hold.") % {"count": recall.holds.count()})
+    return redirect("recall_detail", pk=recall.pk)
+
+
+@login_required
+@require_POST
+def recall_close(request: HttpRequest, pk: int) -> HttpResponse:
+    recall = get_object_or_404(_recalls(request.user), pk=pk)
+    try:
+        services.close_recall(recall=recall, actor=request.user, note=request.POST.get("note", ""))
+    except (services.NotAllowed, services.RecallStateError) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Recall closed: the holds are lifted."))
+    return redirect("recall_detail", pk=recall.pk)
+
+
+@login_required
+def recall_export(request: HttpRequest, pk: int) -> HttpResponse:
+    recall = get_object_or_404(_recalls(request.user), pk=pk)
+    response = HttpResponse(exports.recall_csv(recall), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="recall-{recall.pk}-{recall.batch.lot_code}.csv"'
+    return response
