@@ -91,6 +91,7 @@ def batch_detail(request: HttpRequest, lot_code: str) -> HttpResponse:
             "batch": batch,
             "events": events,
             "writable": writable and not batch.is_held(),
+            "can_recall": not batch.is_held() and services.may_open_recall(request.user, batch),
             "kinds": [(kind, EventKind(kind).label) for kind in RECORDABLE_KINDS],
         },
     )

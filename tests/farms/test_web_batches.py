@@ -185,3 +185,9 @@ class BatchPageTests(TestCase):
         self.assertEqual(
             list(TraceEvent.objects.values_list("kind", "data__temperature_c")), [("temperature", 3.5)] * 2
         )
+
+    def test_coordinators_get_the_recall_form_on_a_batch_and_farmers_do_not(self):
+        make_batch(self.farm, self.crop, "XJ-WAX-20260612-001")
+        self.assertNotIn('action="/recalls/open/"', self.client.get("/batches/XJ-WAX-20260612-001/").content.decode())
+        self.client.force_login(make_user("dave", role="coordinator", village=self.village))
+        self.assertIn('action="/recalls/open/"', self.client.get("/batches/XJ-WAX-20260612-001/").content.decode())

@@ -155,3 +155,14 @@ class ShipmentPageTests(TestCase):
         self.assertIn(f'href="/shipments/{shipment.public_code}/"', html)
         self.assertIn('href="/shipments/new/"', html)
         self.assertNotIn('href="/batches/new/"', html)
+
+    def test_the_recall_form_on_the_shipment_page_opens_a_recall_of_the_lot(self):
+        shipment = self.create()
+        services.add_item(shipment=shipment, batch=self.batch, quantity=Decimal("10"))
+        html = self.client.get(f"/shipments/{shipment.public_code}/").content.decode()
+        self.assertIn('action="/recalls/open/"', html)
+        self.assertIn('name="lot" value="XJ-WAX-20260612-001"', html)
+        self.client.post("/recalls/open/", {"lot": "XJ-WAX-20260612-001", "reason": "农残超标 residue over limit"})
+        self.assertEqual(Batch.objects.get(pk=self.batch.pk).status, "recalled")
+        html = self.client.get(f"/shipments/{shipment.public_code}/").content.decode()
+        self.assertNotIn('action="/recalls/open/"', html)
