@@ -67,6 +67,30 @@ requires_gettext = pytest.mark.skipif(
 )
 
 
+def make_store(name_zh: str = "上海静安店", **extra):
+    from shipments.models import Retailer, Store
+
+    retailer, _ = Retailer.objects.get_or_create(name_zh="盒马鲜生", defaults={"name_en": "Hema"})
+    defaults = {"name_en": "Shanghai Jing'an", "city_zh": "上海", "city_en": "Shanghai"}
+    defaults.update(extra)
+    return Store.objects.create(retailer=retailer, name_zh=name_zh, **defaults)
+
+
+def make_delivered_shipment(*, village: Village | None = None, batches=(), store=None):
+    """A shipment of `batches` (10 units each), created, filled, dispatched and received through
+    shipments.services, so it carries real shipping and receiving events."""
+    from shipments import services
+
+    village = village or batches[0].farm.village
+    shipment = services.create_shipment(origin_village=village, store=store or make_store())
+    for batch in batches:
+        services.add_item(shipment=shipment, batch=batch, quantity=Decimal("10"))
+    services.dispatch_shipment(shipment=shipment)
+    services.receive_shipment(shipment=shipment)
+    shipment.refresh_from_db()
+    return shipment
+
+
 def make_retailer(name_zh: str = "鲜家超市", *, villages=(), staff=(), store_name: str = "上海静安店"):
     """A retailer supplied by `villages`, employing the `staff` users, with one store. Returns (retailer, store)."""
     from shipments.models import Retailer, RetailerStaff, Store
