@@ -52,7 +52,10 @@ class FarmToStoreStoryTests(StaticLiveServerTestCase):
         _, self.store = make_retailer(villages=[self.village], staff=[retailer_user])
 
     def phone(self):
-        context = self.browser.new_context(viewport={"width": 360, "height": 640}, accept_downloads=True)
+        # A Chinese phone: the app's default language and the one most of its users read.
+        context = self.browser.new_context(
+            viewport={"width": 360, "height": 640}, locale="zh-CN", accept_downloads=True
+        )
         self.addCleanup(context.close)
         page = context.new_page()
         page.set_default_timeout(15000)
@@ -123,3 +126,11 @@ class FarmToStoreStoryTests(StaticLiveServerTestCase):
         pdf = Path(download.path()).read_bytes()
         self.assertEqual(pdf[:5], b"%PDF-")
         self.assertTrue(download.suggested_filename.endswith(".pdf"), download.suggested_filename)
+
+        consumer = self.phone()
+        consumer.goto(f"{self.live_server_url}{shipment.public_path}")
+        self.assertEqual(consumer.locator(".lot").first.inner_text(), batch.lot_code)
+        self.assertEqual(consumer.evaluate("document.documentElement.lang"), "zh-hans")
+        self.assertIn("王家果园", consumer.content())
+        self.assert_fits_the_screen(consumer)
+        consumer.screenshot(path=str(ARTIFACTS / "story-5-consumer.png"), full_page=True)
