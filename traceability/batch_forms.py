@@ -3,10 +3,11 @@
 from datetime import timedelta
 
 from django import forms
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from farms.models import Crop, Field
+from farms.models import Crop, Field, Village
 from traceability.models import EventKind, Unit
 
 
@@ -33,6 +34,9 @@ class BatchForm(forms.Form):
     def __init__(self, *args, farms, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["farm"].queryset = farms
+        # The villages' specialty crops first: they are what a farmer most often registers.
+        specialty = Village.specialties.through.objects.filter(crop=OuterRef("pk"), village__in=farms.values("village"))
+        self.fields["crop"].queryset = Crop.objects.annotate(specialty=Exists(specialty)).order_by("-specialty", "code")
         self.fields["field"].queryset = Field.objects.filter(farm__in=farms).select_related("farm")
         self.fields["field"].label_from_instance = lambda f: f"{f.farm.name()} / {f.name()}"
         self.fields["farm"].label_from_instance = lambda f: f.name()

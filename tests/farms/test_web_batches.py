@@ -191,3 +191,10 @@ class BatchPageTests(TestCase):
         self.assertNotIn('action="/recalls/open/"', self.client.get("/batches/XJ-WAX-20260612-001/").content.decode())
         self.client.force_login(make_user("dave", role="coordinator", village=self.village))
         self.assertIn('action="/recalls/open/"', self.client.get("/batches/XJ-WAX-20260612-001/").content.decode())
+
+    def test_the_villages_specialty_crops_come_first_in_the_crop_list(self):
+        bamboo = make_crop("BAM", name_zh="春笋", name_en="Bamboo shoot")
+        apple = make_crop("APL", name_zh="苹果", name_en="Apple")
+        self.village.specialties.set([self.crop])
+        crops = list(self.client.get("/batches/new/").context["form"].fields["crop"].queryset)
+        self.assertEqual(crops, [self.crop, apple, bamboo])
