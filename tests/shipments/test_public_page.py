@@ -197,8 +197,9 @@ class ConsumerPageTests(TestCase):
         html = self.get().content.decode() + self.get(**{"Accept-Language": "en"}).content.decode()
         for private in (PHONE, GROWER, FARM_NOTE, BATCH_NOTE, SHIPMENT_NOTE, "alice", "@example.cn"):
             self.assertNotIn(private, html)
-        # No integer ids: no id attributes, and no link but the language switch (one per page).
-        self.assertNotIn(" id=", html)
+        # No integer ids: the only id attributes are the named anchors GS1 Digital Link points to,
+        # and no link but the language switch (one per page).
+        self.assertEqual(set(re.findall(r' id="([^"]*)"', html)), {"authenticity", "journey", "quality", "recipes"})
         self.assertEqual(re.findall(r'<a href="([^"]*)"', html), ["?lang=en", "?lang=zh-hans"])
 
     def test_a_recall_shows_a_warning_at_once_and_it_goes_when_the_batch_is_restored(self):

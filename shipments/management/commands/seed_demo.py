@@ -222,17 +222,17 @@ class Command(BaseCommand):
 
             event("harvest", 0, {"quantity": qty, "unit": unit, "picked_by": "合作社采摘队"})
             if cool_c is not None:
-                event("cooling", 2, {"temperature_c": cool_c, "method": "预冷库 forced-air cooling"})
+                event("cooling", 2, {"temperature_c": cool_c, "method": "预冷库强制通风预冷"})
             event(
                 "quality_test",
                 3,
                 {
-                    "test": "农药残留快速检测 pesticide residue rapid test",
-                    "result": "合格 pass",
-                    "lab": "县农产品质量安全检测站 County Agri-Product Testing Station",
+                    "test": "农药残留快速检测",
+                    "result": "合格",
+                    "lab": f"{village.county_zh.split('市')[-1]}农产品质量安全检测站",
                 },
             )
-            event("packing", 4, {"packaging": "5 kg 泡沫箱 foam crates", "reference_document": f"PK-{key.upper()}"})
+            event("packing", 4, {"packaging": "5 千克泡沫保鲜箱", "reference_document": f"PK-{key.upper()}"})
             batches[key] = batch
         # Sorting: the best of two waxberry lots become a gift-box lot, so traces show a genealogy.
         wax1, wax2 = batches["xj-wax-1"], batches["xj-wax-2"]
