@@ -139,3 +139,25 @@ def api_client(user=None, language: str = "en"):
     if user is not None:
         client.force_authenticate(user)
     return client
+
+
+def make_retailer(name_zh: str = "鲜家超市", *, villages=(), staff=(), store_name: str = "上海静安店"):
+    """A retailer supplied by `villages`, employing the `staff` users, with one store. Returns (retailer, store)."""
+    from shipments.models import Retailer, RetailerStaff, Store
+
+    retailer = Retailer.objects.create(name_zh=name_zh, name_en="")
+    retailer.supplier_villages.set(villages)
+    for user in staff:
+        RetailerStaff.objects.create(user=user, retailer=retailer)
+    store = Store.objects.create(retailer=retailer, name_zh=store_name, city_zh="上海", city_en="Shanghai")
+    return retailer, store
+
+
+def in_english(test) -> None:
+    """Run a test's requests and messages in English, so its assertions read the same whatever
+    the Chinese catalogue holds. Call from setUp."""
+    from django.utils import translation
+
+    test.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    translation.activate("en")
+    test.addCleanup(translation.deactivate)
