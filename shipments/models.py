@@ -274,9 +274,14 @@ class Scan(models.Model):
 
     Client = ScanClient
 
-    # No index of its own: the (shipment, scanned_at) index serves every lookup, and one index
-    # fewer to update matters on the hot scan insert.
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="scans", db_index=False)
+    # The hot insert of the scan page. No index of its own: the (shipment, scanned_at) index
+    # serves every lookup. No database FOREIGN KEY either: its check takes a FOR KEY SHARE lock on
+    # the shipment row at every insert, and thousands of concurrent scans of one popular shipment
+    # turn that into MultiXact contention. Shipments are never deleted in practice (their items
+    # PROTECT the batches' history), and the ORM still cascades should one be.
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.CASCADE, related_name="scans", db_index=False, db_constraint=False
+    )
     scanned_at = models.DateTimeField(_("scanned at"), default=timezone.now)
     language = models.CharField(_("language"), max_length=8)
     client = models.CharField(_("client"), max_length=8, choices=Client.choices, default=Client.OTHER)
