@@ -1,1 +1,35 @@
-urlpatterns = []
+"""The REST API under /api/: version 1 resources, the OpenAPI schema and its browsable docs."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from config.api_views import MeView, TokenView
+from farms.api import CropViewSet, FarmViewSet, FieldViewSet, RecipeViewSet, VillageViewSet
+from shipments.api import RetailerViewSet, ScanViewSet, ShipmentViewSet, StoreViewSet
+from traceability.api import BatchViewSet, RecallViewSet, TraceEventViewSet, TransformationViewSet
+
+router = DefaultRouter()
+router.register("villages", VillageViewSet, basename="village")
+router.register("farms", FarmViewSet, basename="farm")
+router.register("fields", FieldViewSet, basename="field")
+router.register("crops", CropViewSet, basename="crop")
+router.register("recipes", RecipeViewSet, basename="recipe")
+router.register("batches", BatchViewSet, basename="batch")
+router.register("events", TraceEventViewSet, basename="event")
+router.register("recalls", RecallViewSet, basename="recall")
+router.register("transformations", TransformationViewSet, basename="transformation")
+router.register("retailers", RetailerViewSet, basename="retailer")
+router.register("stores", StoreViewSet, basename="store")
+router.register("shipments", ShipmentViewSet, basename="shipment")
+router.register("scans", ScanViewSet, basename="scan")
+
+app_name = "api"
+urlpatterns = [
+    path("v1/auth/token/", TokenView.as_view(), name="token"),
+    path("v1/me/", MeView.as_view(), name="me"),
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+]

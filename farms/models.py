@@ -76,6 +76,26 @@ class Crop(models.Model):
         return localized(self, "name", language)
 
 
+class VillageQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "VillageQuerySet":
+        """Villages a user may read: the same rule as Farm.objects.visible_to."""
+        if not user.is_authenticated:
+            return self.none()
+        if Membership.objects.sees_everything(user):
+            return self.all()
+        return self.filter(
+            models.Q(id__in=Membership.objects.village_ids(user)) | models.Q(supplied_retailers__staff__user=user)
+        ).distinct()
+
+    def managed_by(self, user) -> "VillageQuerySet":
+        """Villages whose page content and farms a user may change: their coordinators'."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(id__in=Membership.objects.village_ids(user, roles=("coordinator",)))
+
+
 class Village(models.Model):
     name_zh = models.CharField(_("name (Chinese)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
@@ -103,6 +123,8 @@ class Village(models.Model):
         unique=True,
         validators=[gs1.validate_gln],
     )
+
+    objects = VillageQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]

@@ -65,3 +65,99 @@ def make_batch(farm: Farm, crop: Crop, lot_code: str, quantity="100", **extra):
 requires_gettext = pytest.mark.skipif(
     shutil.which("xgettext") is None, reason="needs GNU gettext: apt-get install gettext"
 )
+
+
+def make_store(name_zh: str = "上海静安店", **extra):
+    from shipments.models import Retailer, Store
+
+    retailer, _ = Retailer.objects.get_or_create(name_zh="盒马鲜生", defaults={"name_en": "Hema"})
+    defaults = {"name_en": "Shanghai Jing'an", "city_zh": "上海", "city_en": "Shanghai"}
+    defaults.update(extra)
+    return Store.objects.create(retailer=retailer, name_zh=name_zh, **defaults)
+
+
+def make_delivered_shipment(*, village: Village | None = None, batches=(), store=None):
+    """A shipment of `batches` (10 units each), created, filled, dispatched and received through
+    shipments.services, so it carries real shipping and receiving events."""
+    from shipments import services
+
+    village = village or batches[0].farm.village
+    shipment = services.create_shipment(origin_village=village, store=store or make_store())
+    for batch in batches:
+        services.add_item(shipment=shipment, batch=batch, quantity=Decimal("10"))
+    services.dispatch_shipment(shipment=shipment)
+    services.receive_shipment(shipment=shipment)
+    shipment.refresh_from_db()
+    return shipment
+
+
+def make_api_world():
+    """Two tenants for API tests: village XJ (farmer alice, coordinator carol) supplying retailer
+    FreshHome (staff rita), village GN (farmer bob) supplying retailer Green (staff rex), and an
+    auditor, each with a batch, a field, a store and a draft shipment.
+    Returns a SimpleNamespace; users' passwords are "pw-<username>"."""
+    from types import SimpleNamespace
+
+    from shipments.models import Retailer, RetailerStaff, Shipment, Store
+
+    w = SimpleNamespace()
+    w.crop = make_crop("WAX")
+    w.xj = make_village("XJ")
+    w.gn = make_village("GN", name_zh="赣南脐橙村", name_en="Gannan Orange Village")
+    w.farm = make_farm(w.xj)
+    w.other_farm = make_farm(w.gn, name_zh="赖家果园")
+    w.field = make_field(w.farm)
+    w.other_field = make_field(w.other_farm)
+    w.batch = make_batch(w.farm, w.crop, "XJ-WAX-20260612-001")
+    w.other_batch = make_batch(w.other_farm, w.crop, "GN-WAX-20260612-001")
+    w.alice = make_user("alice", role="farmer", village=w.xj)
+    w.carol = make_user("carol", role="coordinator", village=w.xj)
+    w.bob = make_user("bob", role="coordinator", village=w.gn)
+    w.auditor = make_user("audrey", role="auditor")
+    w.retailer = Retailer.objects.create(name_zh="鲜到家", name_en="FreshHome")
+    w.retailer.supplier_villages.add(w.xj)
+    w.other_retailer = Retailer.objects.create(name_zh="绿源", name_en="Green")
+    w.other_retailer.supplier_villages.add(w.gn)
+    w.rita = make_user("rita")
+    RetailerStaff.objects.create(user=w.rita, retailer=w.retailer)
+    w.rex = make_user("rex")
+    RetailerStaff.objects.create(user=w.rex, retailer=w.other_retailer)
+    w.store = Store.objects.create(retailer=w.retailer, name_zh="上海静安店", city_zh="上海")
+    w.other_store = Store.objects.create(retailer=w.other_retailer, name_zh="南昌店", city_zh="南昌")
+    w.shipment = Shipment.objects.create(origin_village=w.xj, store=w.store)
+    w.other_shipment = Shipment.objects.create(origin_village=w.gn, store=w.other_store)
+    return w
+
+
+def api_client(user=None, language: str = "en"):
+    """A DRF test client speaking `language` (messages are compared in English), authenticated
+    as `user` when given."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_ACCEPT_LANGUAGE=language)
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def make_retailer(name_zh: str = "鲜家超市", *, villages=(), staff=(), store_name: str = "上海静安店"):
+    """A retailer supplied by `villages`, employing the `staff` users, with one store. Returns (retailer, store)."""
+    from shipments.models import Retailer, RetailerStaff, Store
+
+    retailer = Retailer.objects.create(name_zh=name_zh, name_en="")
+    retailer.supplier_villages.set(villages)
+    for user in staff:
+        RetailerStaff.objects.create(user=user, retailer=retailer)
+    store = Store.objects.create(retailer=retailer, name_zh=store_name, city_zh="上海", city_en="Shanghai")
+    return retailer, store
+
+
+def in_english(test) -> None:
+    """Run a test's requests and messages in English, so its assertions read the same whatever
+    the Chinese catalogue holds. Call from setUp."""
+    from django.utils import translation
+
+    test.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    translation.activate("en")
+    test.addCleanup(translation.deactivate)

@@ -66,3 +66,24 @@ class ResolverTests(TestCase):
         self.assertEqual(self.client.options(self.path)["Allow"], "GET, HEAD, OPTIONS")
         description = self.client.get("/.well-known/gs1resolver").json()
         self.assertEqual(description["supportedPrimaryKeys"], ["01"])
+
+
+class ResolverTargetsTests(TestCase):
+    def test_every_link_type_anchor_exists_on_the_consumer_page(self):
+        from django.utils import timezone
+
+        from farms.models import Recipe
+        from shipments.digital_link_views import LINK_TYPES
+        from tests.support import make_delivered_shipment
+        from traceability.services import record_batch_event
+
+        crop = make_crop()
+        batch = make_batch(make_farm(make_village()), crop, "XJ-WAX-20260612-001")
+        for kind, data in [("harvest", {}), ("quality_test", {"result": "合格 pass", "lab": "县检测站"})]:
+            record_batch_event(batch=batch, kind=kind, occurred_at=timezone.now(), data=data)
+        Recipe.objects.create(title="冰镇杨梅", ingredients="杨梅", steps="冰镇").crops.add(crop)
+        shipment = make_delivered_shipment(batches=[batch])
+        html = self.client.get(shipment.public_path).content.decode()
+        for name, anchor in LINK_TYPES.items():
+            if anchor:
+                self.assertIn(f'id="{anchor[1:]}"', html, name)

@@ -1,3 +1,4 @@
+from decimal import Decimal
 from io import StringIO
 
 from django.contrib.auth import get_user_model
@@ -33,14 +34,20 @@ class SeedDemoTests(TestCase):
         self.assertEqual(Retailer.objects.count(), 2)
         self.assertEqual(
             sorted(Shipment.objects.values_list("status", flat=True)),
-            ["cancelled", "delivered", "delivered", "dispatched", "draft", "packed"],
+            ["cancelled", "delivered", "delivered", "dispatched", "dispatched", "draft", "packed"],
         )
         self.assertEqual(Field.objects.filter(latitude__isnull=True).count(), 0)
 
-    def test_every_batch_has_harvest_quality_and_packing_events(self):
-        for batch in Batch.objects.all():
+    def test_every_harvested_batch_has_harvest_quality_and_packing_events(self):
+        for batch in Batch.objects.filter(inputs__isnull=True):
             kinds = set(TraceEvent.objects.filter(lines__batch=batch).values_list("kind", flat=True))
             self.assertTrue({"harvest", "quality_test", "packing"} <= kinds, batch.lot_code)
+        gift = Batch.objects.filter(input_links__isnull=False).distinct().get()
+        self.assertEqual(
+            sorted(gift.input_links.values_list("quantity", flat=True)), [Decimal("40.000"), Decimal("60.000")]
+        )
+        kinds = set(TraceEvent.objects.filter(lines__batch=gift).values_list("kind", flat=True))
+        self.assertEqual(kinds, {"shipping", "temperature", "transformation"})
 
     def test_demo_users_have_their_roles(self):
         roles = set(Membership.objects.values_list("user__username", "role", "village__code"))

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from farms import gs1
@@ -18,8 +19,8 @@ from farms.models import Crop, Farm, Field, Membership, Recipe, Village
 from shipments import demo_data as demo
 from shipments import services as shipping
 from shipments.models import Retailer, RetailerStaff, Scan, Shipment, Store
-from traceability.models import Batch
-from traceability.services import record_batch_event, record_event, register_batch
+from traceability.models import Batch, TraceEvent
+from traceability.services import record_batch_event, record_event, register_batch, transform_batches
 
 # Fixed namespace so the demo's events keep the same client ids on every run.
 DEMO_NAMESPACE = uuid.UUID("6f1c1f43-6d0e-4b1a-9f43-2d5e4c1b7a10")
@@ -221,18 +222,33 @@ class Command(BaseCommand):
 
             event("harvest", 0, {"quantity": qty, "unit": unit, "picked_by": "合作社采摘队"})
             if cool_c is not None:
-                event("cooling", 2, {"temperature_c": cool_c, "method": "预冷库 forced-air cooling"})
+                event("cooling", 2, {"temperature_c": cool_c, "method": "预冷库强制通风预冷"})
             event(
                 "quality_test",
                 3,
                 {
-                    "test": "农药残留快速检测 pesticide residue rapid test",
-                    "result": "合格 pass",
-                    "lab": "县农产品质量安全检测站 County Agri-Product Testing Station",
+                    "test": "农药残留快速检测",
+                    "result": "合格",
+                    "lab": f"{village.county_zh.split('市')[-1]}农产品质量安全检测站",
                 },
             )
-            event("packing", 4, {"packaging": "5 kg 泡沫箱 foam crates", "reference_document": f"PK-{key.upper()}"})
+            event("packing", 4, {"packaging": "5 千克泡沫保鲜箱", "reference_document": f"PK-{key.upper()}"})
             batches[key] = batch
+        # Sorting: the best of two waxberry lots become a gift-box lot, so traces show a genealogy.
+        wax1, wax2 = batches["xj-wax-1"], batches["xj-wax-2"]
+        gift, _event, _created = transform_batches(
+            inputs=[(wax1, Decimal("60")), (wax2, Decimal("40"))],
+            crop=wax1.crop,
+            farm=wax1.farm,
+            quantity=Decimal("95"),
+            unit="kg",
+            kind="sorting",
+            actor=farmers["XJ"],
+            occurred_at=timezone.make_aware(datetime.combine(wax2.harvested_on, time(10, 0))),
+            client_id=uuid.uuid5(DEMO_NAMESPACE, "xj-wax-gift:sorting"),
+            reference_document="SORT-XJ-001",
+        )
+        batches["xj-wax-gift"] = gift
         return batches
 
     def shipments(self, villages, batches) -> None:
@@ -256,23 +272,25 @@ class Command(BaseCommand):
             )
             for key, quantity in items:
                 shipping.add_item(shipment=shipment, batch=batches[key], quantity=Decimal(quantity))
-            packed_at = timezone.make_aware(datetime.combine(first_batch.harvested_on, time(11, 0)))
+            # Ready to leave an hour after the last thing that happened to its lots.
+            packed_at = TraceEvent.objects.filter(lines__batch__in=[batches[k] for k, _q in items]).aggregate(
+                last=Max("occurred_at")
+            )["last"]
             if state == "packed":
                 shipping.pack_shipment(shipment=shipment)
             elif state == "cancelled":
                 shipping.cancel_shipment(shipment=shipment, actor=actor)
             elif state in ("dispatched", "delivered"):
                 shipping.dispatch_shipment(shipment=shipment, actor=actor, when=packed_at + timedelta(hours=1))
-                self.transit_reading(shipment, [k for k, _q in items], packed_at + timedelta(hours=7))
+                self.transit_reading(shipment, {k: batches[k] for k, _q in items}, packed_at + timedelta(hours=7))
                 if state == "delivered":
                     shipping.receive_shipment(shipment=shipment, actor=actor, when=packed_at + timedelta(hours=20))
                     self.scans(shipment, packed_at + timedelta(hours=22))
 
-    def transit_reading(self, shipment: Shipment, batch_keys: list[str], when) -> None:
+    def transit_reading(self, shipment: Shipment, batches: dict[str, Batch], when) -> None:
         """A reefer logger's reading on the road, for each batch of the shipment."""
-        readings = {spec[0]: spec[9] for spec in demo.BATCHES}
-        for key in batch_keys:
-            batch = Batch.objects.get(notes=f"{DEMO_MARK}{key}")
+        readings = {spec[0]: spec[9] for spec in demo.BATCHES} | {"xj-wax-gift": "3.0"}
+        for key, batch in batches.items():
             if readings[key] is None or when > timezone.now():
                 continue
             record_event(

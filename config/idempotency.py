@@ -1,0 +1,120 @@
+"""Idempotent POSTs: a client that sends an `Idempotency-Key` header may retry safely.
+
+- The same key and body on the same route returns the stored response, without a second write,
+  with the header `Idempotent-Replayed: true`.
+- The same key with a different body answers 422; a retry while the first request is still
+  running answers 409.
+- Keys are scoped to the caller and the route (method and path), and kept for KEEP.
+
+Why the database and not the cache: a stored outcome must survive a restart and be shared by
+every app server, and the unique constraint on (user, route, key) settles two concurrent
+requests with one key without a lock (the loser's INSERT fails and it answers 409).
+Only successful (2xx) outcomes are stored: after an error the key is free again, so a client
+can fix its request and retry. A row left running by a crashed process is taken over after STALE.
+"""
+
+import hashlib
+import json
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
+
+from config.api import Conflict, Unprocessable
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+KEEP = timedelta(hours=24)
+STALE = timedelta(minutes=5)
+MAX_KEY = 255
+
+
+class _Replay(Exception):
+    def __init__(self, response: Response):
+        self.response = response
+
+
+def _record_model():
+    # The model lives in the shipments app (config is not an app); imported late so that the
+    # apps' API modules that use this mixin do not import shipments when they are loaded.
+    from shipments.models import IdempotencyRecord
+
+    return IdempotencyRecord
+
+
+def _fingerprint(request) -> str:
+    body = json.dumps(request.data, sort_keys=True, cls=JSONEncoder, default=str)
+    return hashlib.sha256(f"{request.META.get('QUERY_STRING', '')}\n{body}".encode()).hexdigest()
+
+
+def _valid_key(key: str) -> bool:
+    return 0 < len(key) <= MAX_KEY and key.isprintable() and key.isascii()
+
+
+class IdempotentMixin:
+    """For DRF views: makes every POST honour the Idempotency-Key header."""
+
+    _idempotency_record = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication, permissions, throttling first
+        self._idempotency_record = None
+        key = request.headers.get(HEADER)
+        if request.method != "POST" or key is None:
+            return
+        if not _valid_key(key):
+            raise exceptions.ValidationError({HEADER: [_("Give 1 to 255 printable ASCII characters.")]})
+        self._idempotency_record = self._claim(request, key)
+
+    def _claim(self, request, key: str):
+        Record = _record_model()
+        route = f"POST {request.path}"[:512]
+        fingerprint = _fingerprint(request)
+        now = timezone.now()
+        Record.objects.filter(user=request.user, created_at__lt=now - KEEP).delete()
+        try:
+            with transaction.atomic():
+                return Record.objects.create(user=request.user, key=key, route=route, fingerprint=fingerprint)
+        except IntegrityError:
+            pass
+        existing = Record.objects.filter(user=request.user, route=route, key=key).first()
+        if existing is None:  # finished with an error and freed between our INSERT and SELECT
+            raise Conflict(_("A request with this Idempotency-Key is still being processed; retry shortly."))
+        if existing.fingerprint != fingerprint:
+            raise Unprocessable(_("This Idempotency-Key was already used with a different request body."))
+        if existing.status_code is None:
+            # Take over a row left behind by a crashed process; otherwise the first request is running.
+            taken = Record.objects.filter(pk=existing.pk, status_code__isnull=True, created_at__lt=now - STALE)
+            if taken.update(created_at=now):
+                existing.created_at = now
+                return existing
+            raise Conflict(_("A request with this Idempotency-Key is still being processed; retry shortly."))
+        response = Response(existing.response, status=existing.status_code, headers={REPLAYED_HEADER: "true"})
+        raise _Replay(response)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, _Replay):
+            return exc.response
+        try:
+            return super().handle_exception(exc)
+        except Exception:
+            # An unexpected error (a 500): free the key so the client's retry runs again.
+            record, self._idempotency_record = self._idempotency_record, None
+            if record is not None:
+                type(record).objects.filter(pk=record.pk).delete()
+            raise
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        record, self._idempotency_record = self._idempotency_record, None
+        if record is not None:
+            if 200 <= response.status_code < 300:
+                data = json.loads(json.dumps(getattr(response, "data", None), cls=JSONEncoder))
+                type(record).objects.filter(pk=record.pk).update(status_code=response.status_code, response=data)
+            else:
+                type(record).objects.filter(pk=record.pk).delete()
+        return response

@@ -1,0 +1,381 @@
+"""The consumer's origin-and-recipe page and the shipment's QR images: the URL printed on every crate.
+
+Anonymous and hot. The page body is cached per shipment and language (shipments.public_cache);
+only the authenticity figures are filled in per request. What the page may show is decided
+here, in one place: no phone numbers, grower names, user names, internal notes or integer ids.
+
+The grower's personal name is left out on purpose: under China's PIPL a person's name is personal
+information, and publishing it to anyone who scans a crate needs a consent the model does not
+record. The farm's name is the public face of the grower.
+"""
+
+import functools
+import re
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError, connection
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
+from django.utils.formats import date_format
+from django.utils.html import escape
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
+
+from farms.models import Recipe, localized
+from shipments import public_cache, qr
+from shipments.models import CODE_ALPHABET, CODE_LENGTH, Scan, Shipment
+from shipments.useragents import client_family, is_bot
+from traceability.models import Batch, EventBatch, TraceEvent
+
+LANGUAGES = ("zh-hans", "en")
+SCAN_SLOT = "<!--scan-->"
+MAX_RECIPES = 4
+CLONE_AFTER_DAYS = 30
+_CODE = re.compile(rf"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
+_PAGE_CACHE_CONTROL = "no-cache, private, max-age=0, must-revalidate"
+_IMAGE_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+# What the journey shows, in the consumer's words. Inputs applied, transformations and
+# corrections stay in the trace record; temperature readings are summarised per batch.
+JOURNEY_KINDS = (
+    TraceEvent.Kind.PLANTING,
+    TraceEvent.Kind.HARVEST,
+    TraceEvent.Kind.COOLING,
+    TraceEvent.Kind.PACKING,
+    TraceEvent.Kind.QUALITY_TEST,
+    TraceEvent.Kind.SHIPPING,
+    TraceEvent.Kind.RECEIVING,
+)
+JOURNEY_LABELS = {
+    TraceEvent.Kind.PLANTING: _("Planted"),
+    TraceEvent.Kind.HARVEST: _("Harvested"),
+    TraceEvent.Kind.COOLING: _("Cooled"),
+    TraceEvent.Kind.PACKING: _("Packed"),
+    TraceEvent.Kind.QUALITY_TEST: _("Quality tested"),
+    TraceEvent.Kind.SHIPPING: _("Dispatched"),
+    TraceEvent.Kind.RECEIVING: _("Arrived at the store"),
+}
+_MOVEMENTS = (TraceEvent.Kind.SHIPPING, TraceEvent.Kind.RECEIVING)
+
+
+def normalized_code(code: str) -> str | None:
+    """The code in its stored (uppercase) form, or None when it cannot be a public code."""
+    code = code.strip().upper()
+    return code if _CODE.fullmatch(code) else None
+
+
+def _language(request: HttpRequest) -> tuple[str, bool]:
+    """(language, chosen with the on-page switch). Otherwise LocaleMiddleware's pick: the
+    language cookie, then Accept-Language, then Chinese."""
+    asked = request.GET.get("lang", "")
+    if asked in LANGUAGES:
+        return asked, True
+    current = translation.get_language() or ""
+    return ("en" if current.startswith("en") else "zh-hans"), False
+
+
+def _counts_as_scan(request: HttpRequest, switched: bool) -> bool:
+    """A person opening the page: a GET, not a link-preview bot, not a browser prefetch, and not
+    the language switch on the page itself (the same person, already counted)."""
+    if request.method != "GET" or switched:
+        return False
+    purpose = request.headers.get("Sec-Purpose", "") or request.headers.get("Purpose", "")
+    if "prefetch" in purpose.lower() or "prerender" in purpose.lower():
+        return False
+    return not is_bot(request.headers.get("User-Agent", ""))
+
+
+def _finish(response: HttpResponse, language: str, switched: bool) -> HttpResponse:
+    # WeChat's in-app browser caches hard: make it ask every time, so recall status and scan
+    # counts are never stale.
+    response["Cache-Control"] = _PAGE_CACHE_CONTROL
+    response["Content-Language"] = language
+    patch_vary_headers(response, ("Accept-Language", "Cookie"))
+    if switched:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+    return response
+
+
+def _not_found(language: str, switched: bool) -> HttpResponse:
+    body = render_to_string("shipments/public/not_found.html", {"lang": language})
+    return _finish(HttpResponse(body, status=404), language, switched)
+
+
+@require_safe
+def page(request: HttpRequest, code: str) -> HttpResponse:
+    """The consumer page. Cached: one query (the scan insert). Unknown code: one indexed query;
+    a code that cannot exist: none."""
+    language, switched = _language(request)
+    with translation.override(language):
+        code = normalized_code(code)
+        if code is None:
+            return _not_found(language, switched)
+        version, entry, first = public_cache.lookup(code, language)
+        if entry is None:
+            entry = _render_page(code, language)
+            if entry is None:
+                return _not_found(language, switched)
+            public_cache.store_page(code, language, version, entry)
+        record = _counts_as_scan(request, switched)
+        if record:
+            record_scan(
+                shipment_id=entry["id"],
+                language=language,
+                client=client_family(request.headers.get("User-Agent", "")),
+            )
+        count, first = public_cache.scan_counts(code, entry["id"], recorded=record, first=first)
+        response = HttpResponse(entry["head"] + _scan_block(count, first).encode() + entry["tail"])
+    return _finish(response, language, switched)
+
+
+def record_scan(*, shipment_id: int, language: str, client: str) -> None:
+    """Insert one Scan row: the only query of a cached page view.
+
+    On PostgreSQL the insert commits without waiting for the WAL flush (synchronous_commit off
+    for this statement's transaction only): a crash of the database server could lose the last
+    fraction of a second of scan rows, never consistency, and the page serves several times more
+    scans per second. SET LOCAL and INSERT travel as one simple query, which PostgreSQL runs as
+    one implicit transaction: one round trip, no BEGIN/COMMIT.
+    """
+    if connection.vendor != "postgresql":
+        Scan.objects.create(shipment_id=shipment_id, language=language, client=client)
+        return
+    sql, params = _scan_insert_sql(), [shipment_id, timezone.now(), language, client]
+    # The insert is its own health check: CONN_HEALTH_CHECKS would spend a second round trip
+    # (SELECT 1) on it, a third of this page's database time. A connection found dead (the
+    # database restarted) is replaced and the insert retried once.
+    connection.health_check_done = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    except (InterfaceError, OperationalError):
+        if connection.in_atomic_block:
+            raise
+        connection.close()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
+@functools.cache
+def _scan_insert_sql() -> str:
+    meta, quote = Scan._meta, connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in ("shipment", "scanned_at", "language", "client"))
+    return (
+        f"SET LOCAL synchronous_commit TO OFF; INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s)"
+    )
+
+
+def _scan_block(count: int, first) -> str:
+    """The authenticity block, the only per-request part of the page."""
+    # Fresh produce sells within days: a code first scanned long ago may have been copied.
+    stale = first is not None and count > 1 and (timezone.now() - first).days > CLONE_AFTER_DAYS
+    day = timezone.localtime(first).date() if first is not None else None
+    before, one, many, after = _scan_texts(translation.get_language(), day, stale)
+    return before + escape((one if count == 1 else many) % {"counter": count}) + after
+
+
+@functools.lru_cache(maxsize=512)
+def _scan_texts(language: str, first_day, stale: bool) -> tuple[str, str, str, str]:
+    """The block around the count, translated once per language, first-scan day and warning.
+    Both languages choose the plural form by `count == 1` alone, so two forms are enough."""
+    one = ngettext("Scanned %(counter)s time", "Scanned %(counter)s times", 1)
+    many = ngettext("Scanned %(counter)s time", "Scanned %(counter)s times", 2)
+    first = ""
+    if first_day is not None:
+        first = " · " + escape(gettext("first on %(date)s") % {"date": date_format(first_day)})
+    warning = ""
+    if stale:
+        text = gettext(
+            "Fresh produce sells within days. If this first scan was long before you bought it, "
+            "the label may be a copy: please tell the store."
+        )
+        warning = f'<br><small class="warn">{escape(text)}</small>'
+    before = (
+        '<div class="auth"><div class="tick" aria-hidden="true">✓</div>'
+        f"<div><b>{escape(gettext('Genuine traceability code'))}</b><br><small>"
+    )
+    return before, one, many, f"{first}</small>{warning}</div></div>"
+
+
+def _render_page(code: str, language: str) -> dict | None:
+    """The page's HTML around the scan block, and the shipment's id (kept server-side only)."""
+    shipment = (
+        Shipment.objects.select_related("origin_village", "store", "store__retailer").filter(public_code=code).first()
+    )
+    if shipment is None:
+        return None
+    items = list(
+        shipment.items.select_related("batch__farm__village", "batch__field", "batch__crop").order_by(
+            "batch__harvested_on", "batch__lot_code"
+        )
+    )
+    batches = [item.batch for item in items]
+    lines = (
+        EventBatch.objects.filter(
+            batch_id__in=[b.pk for b in batches],
+            event__in=TraceEvent.objects.effective().filter(kind__in=[*JOURNEY_KINDS, TraceEvent.Kind.TEMPERATURE]),
+        )
+        .select_related("event")
+        .order_by("event__occurred_at", "event_id")
+    )
+    events_by_batch: dict[int, list[TraceEvent]] = {b.pk: [] for b in batches}
+    for line in lines:
+        event = line.event
+        # A lot split over several shipments: only this shipment's own dispatch and arrival.
+        if event.kind in _MOVEMENTS and event.data.get("shipment") != code:
+            continue
+        if event not in events_by_batch[line.batch_id]:
+            events_by_batch[line.batch_id].append(event)
+    recipes = _recipes({b.crop_id for b in batches}, language)
+    today = timezone.localdate()
+    context = {
+        "lang": language,
+        "other_lang": "en" if language == "zh-hans" else "zh-hans",
+        "shipment": shipment,
+        "village": shipment.origin_village,
+        "village_name": localized(shipment.origin_village, "name", language),
+        "county": localized(shipment.origin_village, "county", language),
+        "province": localized(shipment.origin_village, "province", language),
+        "story": localized(shipment.origin_village, "story", language),
+        "store": localized(shipment.store, "name", language),
+        "store_city": localized(shipment.store, "city", language),
+        "title": " · ".join(dict.fromkeys(b.crop.name(language) for b in batches))
+        or localized(shipment.origin_village, "name", language),
+        "lots": [_lot(b, events_by_batch[b.pk], shipment, language, today) for b in batches],
+        "held": [b.lot_code for b in batches if b.is_held()],
+        "recalled": any(b.status == Batch.Status.RECALLED for b in batches),
+        "recipes": recipes,
+        "recipes_in_other_language": bool(recipes) and recipes[0].language != language,
+        "scan_slot": SCAN_SLOT,
+    }
+    html = render_to_string("shipments/public/page.html", context)
+    head, _slot, tail = html.partition(SCAN_SLOT)
+    return {"id": shipment.pk, "head": head.encode(), "tail": tail.encode()}
+
+
+def _recipes(crop_ids: set[int], language: str) -> list[Recipe]:
+    """Recipes for these crops in the visitor's language, else in the other one."""
+    recipes = list(Recipe.objects.filter(crops__in=crop_ids).distinct().order_by("title"))
+    mine = [r for r in recipes if r.language == language]
+    return (mine or recipes)[:MAX_RECIPES]
+
+
+def _lot(batch: Batch, events: list[TraceEvent], shipment: Shipment, language: str, today) -> dict:
+    farm = batch.farm
+    steps, tests, temperatures = [], [], []
+    for event in events:
+        temperature = _temperature(event.data)
+        if event.kind == TraceEvent.Kind.TEMPERATURE:
+            if temperature is not None:
+                temperatures.append(temperature)
+            continue
+        step = {"kind": event.kind, "label": JOURNEY_LABELS[event.kind], "when": event.occurred_at, "temp": temperature}
+        if event.kind == TraceEvent.Kind.SHIPPING:
+            step["place"] = localized(shipment.origin_village, "name", language)
+        elif event.kind == TraceEvent.Kind.RECEIVING:
+            step["place"] = (
+                f"{localized(shipment.store, 'name', language)} · {localized(shipment.store, 'city', language)}"
+            )
+        elif event.kind == TraceEvent.Kind.QUALITY_TEST:
+            test = {
+                "name": _text(event.data, "test", language) or _text(event.data, "name", language),
+                "result": _result(event.data.get("result")),
+                "lab": _text(event.data, "lab", language),
+                "when": event.occurred_at,
+            }
+            step["detail"] = test["result"]["text"] if test["result"] else ""
+            tests.append(test)
+        steps.append(step)
+    days = (today - batch.harvested_on).days if batch.harvested_on else None
+    return {
+        "lot_code": batch.lot_code,
+        "crop": batch.crop.name(language),
+        "variety": localized(batch.crop, "variety", language),
+        "storage": localized(batch.crop, "storage_advice", language),
+        "farm": farm.name(language),
+        "field": batch.field.name(language) if batch.field else "",
+        "harvested_on": batch.harvested_on,
+        "days": days if days is not None and days >= 0 else None,
+        "status": batch.status,
+        "held": batch.is_held(),
+        "steps": steps,
+        "tests": tests,
+        "temp_range": (min(temperatures), max(temperatures), len(temperatures)) if temperatures else None,
+        "certifications": farm.certification_list(),
+    }
+
+
+def _temperature(data: dict) -> float | None:
+    value = data.get("temperature_c")
+    try:
+        return round(float(value), 1) if value is not None and value != "" else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(data: dict, key: str, language: str) -> str:
+    """A free-text key data element, preferring `<key>_en` / `<key>_zh` when recorded."""
+    suffix = "en" if language == "en" else "zh"
+    value = data.get(f"{key}_{suffix}") or data.get(key) or ""
+    return str(value)[:120]
+
+
+def _result(value) -> dict | None:
+    """A quality-test result for people: pass, fail, or the recorded text as is. Phones record
+    it in either language or both ("合格 pass")."""
+    if value is None or value == "":
+        return None
+    lowered = str(value).strip().lower()
+    if lowered in ("false", "ng") or "fail" in lowered or "不合格" in lowered:
+        return {"ok": False, "text": gettext("Failed")}
+    if lowered in ("true", "ok") or "pass" in lowered or "合格" in lowered:
+        return {"ok": True, "text": gettext("Passed")}
+    return {"ok": None, "text": str(value)[:120]}
+
+
+# QR images -----------------------------------------------------------------------------------
+
+
+def _image(request: HttpRequest, code: str, kind: str) -> HttpResponse:
+    code = normalized_code(code)
+    if code is None:
+        raise Http404("No such code.")
+    scale = 0
+    if kind == "png":
+        try:
+            scale = max(qr.MIN_SCALE, min(qr.MAX_SCALE, int(request.GET.get("scale", "8"))))
+        except ValueError:
+            return HttpResponseBadRequest("scale must be a whole number from 1 to 40.", content_type="text/plain")
+    key = public_cache.qr_key(code, kind, scale)
+    body = cache.get(key)
+    if body is None:
+        if not Shipment.objects.filter(public_code=code).exists():
+            raise Http404("No such code.")
+        url = Shipment(public_code=code).public_url
+        body = qr.png(url, scale) if kind == "png" else qr.svg(url)
+        cache.set(key, body, timeout=public_cache.QR_TTL)
+    response = HttpResponse(body, content_type="image/png" if kind == "png" else "image/svg+xml")
+    # A code's image never changes: the code is never repointed and the URL it encodes is fixed.
+    response["Cache-Control"] = _IMAGE_CACHE_CONTROL
+    return response
+
+
+@require_safe
+def qr_png(request: HttpRequest, code: str) -> HttpResponse:
+    """The QR as a PNG, `?scale=N` pixels per module (1 to 40, default 8)."""
+    return _image(request, code, "png")
+
+
+@require_safe
+def qr_svg(request: HttpRequest, code: str) -> HttpResponse:
+    return _image(request, code, "svg")

@@ -1,0 +1,263 @@
+"""Retailer staff's shipment pages: list with filters, create, add batches, pack, dispatch,
+receive, cancel, and a shipment page with its QR, consumer link, labels link and scan chart.
+
+Shipments are addressed by their public code. Reading goes through Shipment.objects.visible_to,
+changing through managed_by: another retailer's shipment answers 404.
+"""
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.db.models import Count, F
+from django.db.models.functions import TruncDate
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from farms.models import Village
+from shipments import services
+from shipments.forms import ShipmentFilterForm, ShipmentForm
+from shipments.models import Scan, Shipment, ShipmentItem, Store
+from traceability.models import Batch
+
+SERVICE_ERRORS = (
+    services.ShipmentStateError,
+    services.WrongOrigin,
+    services.InsufficientQuantity,
+    services.BatchOnHold,
+)
+CHART_DAYS = 30
+
+
+def staff_stores(user):
+    if user.is_superuser:
+        return Store.objects.select_related("retailer")
+    return Store.objects.filter(retailer__staff__user=user).select_related("retailer")
+
+
+def supplier_villages(user):
+    if user.is_superuser:
+        return Village.objects.all()
+    return Village.objects.filter(supplied_retailers__staff__user=user).distinct()
+
+
+def shippable_batches(user, shipment: Shipment):
+    """Batches the user may put into this shipment: visible, from its origin village, not held, not used up."""
+    return (
+        Batch.objects.visible_to(user)
+        .filter(farm__village_id=shipment.origin_village_id, quantity__gt=F("allocated_quantity"))
+        .exclude(status__in=[Batch.Status.ON_HOLD, Batch.Status.RECALLED])
+        .select_related("crop", "farm", "field")
+        .order_by("-harvested_on", "lot_code")
+    )
+
+
+def scans_per_day(shipment: Shipment, days: int = CHART_DAYS) -> dict:
+    """Bars for the last `days` days (local time) of scans, laid out for a 300x120 SVG."""
+    today = timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    start = timezone.make_aware(datetime.combine(first, time.min))
+    counts = dict(
+        Scan.objects.filter(shipment=shipment, scanned_at__gte=start)
+        .annotate(day=TruncDate("scanned_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    peak = max(counts.values(), default=0)
+    width, height, top = 300, 100, 10
+    step = width / days
+    bars = []
+    for index in range(days):
+        day = first + timedelta(days=index)
+        count = counts.get(day, 0)
+        bar_height = round(height * count / peak, 1) if peak else 0
+        bars.append(
+            {
+                "day": day,
+                "count": count,
+                "x": round(index * step + 1, 1),
+                "y": round(top + height - bar_height, 1),
+                "width": round(step - 2, 1),
+                "height": bar_height,
+            }
+        )
+    return {
+        "bars": bars,
+        "peak": peak,
+        "total": sum(counts.values()),
+        "all_time": shipment.scans.count(),
+        "first": first,
+        "last": today,
+        "baseline": top + height,
+    }
+
+
+@login_required
+def shipment_list(request: HttpRequest) -> HttpResponse:
+    stores = staff_stores(request.user)
+    form = ShipmentFilterForm(request.GET or None, stores=stores)
+    shipments = (
+        Shipment.objects.visible_to(request.user)
+        .select_related("store", "origin_village")
+        .annotate(item_count=Count("items"))
+        .order_by("-created_at")
+    )
+    if form.is_valid():
+        if form.cleaned_data["status"]:
+            shipments = shipments.filter(status=form.cleaned_data["status"])
+        if form.cleaned_data["store"]:
+            shipments = shipments.filter(store=form.cleaned_data["store"])
+    return render(
+        request,
+        "shipments/staff/shipment_list.html",
+        {"shipments": shipments[:200], "form": form, "can_create": stores.exists()},
+    )
+
+
+@login_required
+def shipment_create(request: HttpRequest) -> HttpResponse:
+    stores = staff_stores(request.user)
+    if not stores.exists():
+        raise Http404
+    villages = supplier_villages(request.user)
+    form = ShipmentForm(request.POST or None, stores=stores, villages=villages)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        shipment = services.create_shipment(
+            origin_village=data["origin_village"],
+            store=data["store"],
+            carrier=data["carrier"],
+            reference=data["reference"],
+            created_by=request.user,
+        )
+        messages.success(request, _("Shipment %(code)s is created: now add batches.") % {"code": shipment.public_code})
+        return redirect("shipment_detail", code=shipment.public_code)
+    return render(request, "shipments/staff/shipment_form.html", {"form": form, "has_villages": villages.exists()})
+
+
+def _detail(request: HttpRequest, shipment: Shipment, typed: dict | None = None, status: int = 200) -> HttpResponse:
+    manageable = Shipment.objects.managed_by(request.user).filter(pk=shipment.pk).exists()
+    editable = manageable and shipment.status in services.EDITABLE
+    items = list(shipment.items.select_related("batch__crop", "batch__farm").order_by("batch__lot_code"))
+    available = []
+    if editable:
+        typed = typed or {}
+        available = [(batch, typed.get(batch.lot_code, "")) for batch in shippable_batches(request.user, shipment)]
+    return render(
+        request,
+        "shipments/staff/shipment_detail.html",
+        {
+            "shipment": shipment,
+            "items": items,
+            "manageable": manageable,
+            "editable": editable,
+            "available": available,
+            "chart": scans_per_day(shipment),
+        },
+        status=status,
+    )
+
+
+@login_required
+def shipment_detail(request: HttpRequest, code: str) -> HttpResponse:
+    shipment = get_object_or_404(
+        Shipment.objects.visible_to(request.user).select_related("store__retailer", "origin_village"),
+        public_code=code.upper(),
+    )
+    return _detail(request, shipment)
+
+
+@login_required
+@require_POST
+def shipment_add_items(request: HttpRequest, code: str) -> HttpResponse:
+    shipment = get_object_or_404(
+        Shipment.objects.managed_by(request.user).select_related("store__retailer", "origin_village"),
+        public_code=code.upper(),
+    )
+    allowed = {batch.lot_code: batch for batch in shippable_batches(request.user, shipment)}
+    typed = {
+        key[len("qty:") :]: value.strip()
+        for key, value in request.POST.items()
+        if key.startswith("qty:") and value.strip()
+    }
+    if not typed:
+        messages.error(request, _("Type a quantity next to at least one batch."))
+        return _detail(request, shipment, typed, status=400)
+    lines = []
+    for lot_code, text in typed.items():
+        if lot_code not in allowed:
+            raise Http404
+        try:
+            quantity = Decimal(text)
+            if not quantity.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            messages.error(
+                request, _("“%(value)s” for lot %(lot)s is not a number.") % {"value": text, "lot": lot_code}
+            )
+            return _detail(request, shipment, typed, status=400)
+        lines.append((allowed[lot_code], quantity))
+    try:
+        # Every line or none: one wrong quantity must not leave half the picks in the shipment.
+        with transaction.atomic():
+            for batch, quantity in lines:
+                services.add_item(shipment=shipment, batch=batch, quantity=quantity)
+    except SERVICE_ERRORS as exc:
+        messages.error(request, str(exc))
+        return _detail(request, shipment, typed, status=400)
+    messages.success(request, _("%(count)s batches added.") % {"count": len(lines)})
+    return redirect("shipment_detail", code=shipment.public_code)
+
+
+@login_required
+@require_POST
+def shipment_remove_item(request: HttpRequest, code: str) -> HttpResponse:
+    shipment = get_object_or_404(Shipment.objects.managed_by(request.user), public_code=code.upper())
+    item = get_object_or_404(ShipmentItem, shipment=shipment, batch__lot_code=request.POST.get("lot", ""))
+    try:
+        services.remove_item(item=item)
+    except SERVICE_ERRORS as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Lot %(lot)s was taken out.") % {"lot": item.batch.lot_code})
+    return redirect("shipment_detail", code=shipment.public_code)
+
+
+ACTIONS = {
+    "pack": (lambda shipment, user: services.pack_shipment(shipment=shipment), gettext_lazy("Shipment packed.")),
+    "dispatch": (
+        lambda shipment, user: services.dispatch_shipment(shipment=shipment, actor=user),
+        gettext_lazy("Shipment dispatched."),
+    ),
+    "receive": (
+        lambda shipment, user: services.receive_shipment(shipment=shipment, actor=user),
+        gettext_lazy("Shipment received at the store."),
+    ),
+    "cancel": (
+        lambda shipment, user: services.cancel_shipment(shipment=shipment, actor=user),
+        gettext_lazy("Shipment cancelled."),
+    ),
+}
+
+
+@login_required
+@require_POST
+def shipment_action(request: HttpRequest, code: str, action: str) -> HttpResponse:
+    shipment = get_object_or_404(Shipment.objects.managed_by(request.user), public_code=code.upper())
+    if action not in ACTIONS:
+        raise Http404
+    run, done = ACTIONS[action]
+    try:
+        run(shipment, request.user)
+    except SERVICE_ERRORS as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done)
+    return redirect("shipment_detail", code=shipment.public_code)

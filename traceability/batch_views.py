@@ -1,0 +1,190 @@
+"""The farmer's and coordinator's batch pages: list, register, record events, import a sheet.
+
+Batches are found by lot code through Batch.objects.visible_to / writable_by, so another
+village's lot answers 404.
+"""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from farms.models import Farm, Membership, Village
+from traceability import imports, services
+from traceability.batch_forms import EVENT_FIELDS, RECORDABLE_KINDS, BatchEventForm, BatchForm, ImportForm
+from traceability.models import Batch, EventBatch, EventKind
+
+
+def worked_farms(user):
+    """Farms whose batches a user may register: those of the villages the user farms or coordinates."""
+    if user.is_superuser:
+        return Farm.objects.all()
+    return Farm.objects.filter(village_id__in=Membership.objects.village_ids(user))
+
+
+def client_id_from(request: HttpRequest) -> uuid.UUID | None:
+    """The form's one-time id: a double tap or a retry on a flaky connection records the event once."""
+    try:
+        return uuid.UUID(request.POST.get("client_id", ""))
+    except ValueError:
+        return None
+
+
+@login_required
+def batch_list(request: HttpRequest) -> HttpResponse:
+    batches = Batch.objects.writable_by(request.user).select_related("crop", "farm", "field")
+    status = request.GET.get("status", "")
+    if status in Batch.Status.values:
+        batches = batches.filter(status=status)
+    can_register = worked_farms(request.user).exists()
+    if not can_register:
+        raise Http404
+    return render(
+        request,
+        "farms/batch_list.html",
+        {"batches": batches[:200], "statuses": Batch.Status.choices, "status": status},
+    )
+
+
+@login_required
+def batch_create(request: HttpRequest) -> HttpResponse:
+    farms = worked_farms(request.user).order_by("name_zh")
+    if not farms.exists():
+        raise Http404
+    form = BatchForm(request.POST or None, farms=farms, initial={"farm": farms.first()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        batch = services.register_batch(
+            farm=data["farm"],
+            crop=data["crop"],
+            field=data["field"],
+            quantity=data["quantity"],
+            unit=data["unit"],
+            planted_on=data["planted_on"],
+            harvested_on=data["harvested_on"],
+            created_by=request.user,
+        )
+        messages.success(request, _("Batch %(lot)s is registered.") % {"lot": batch.lot_code})
+        return redirect("batch_detail", lot_code=batch.lot_code)
+    return render(request, "farms/batch_form.html", {"form": form})
+
+
+@login_required
+def batch_detail(request: HttpRequest, lot_code: str) -> HttpResponse:
+    batch = get_object_or_404(
+        Batch.objects.visible_to(request.user).select_related("crop", "farm__village", "field"), lot_code=lot_code
+    )
+    writable = Batch.objects.writable_by(request.user).filter(pk=batch.pk).exists()
+    # Only this batch's line of each event: a shipment's event also lists the other batches it carried.
+    own_lines = Prefetch("lines", queryset=EventBatch.objects.filter(batch=batch), to_attr="own_lines")
+    events = batch.events.order_by("-occurred_at", "-id").prefetch_related(own_lines)
+    return render(
+        request,
+        "farms/batch_detail.html",
+        {
+            "batch": batch,
+            "events": events,
+            "writable": writable and not batch.is_held(),
+            "can_recall": not batch.is_held() and services.may_open_recall(request.user, batch),
+            "kinds": [(kind, EventKind(kind).label) for kind in RECORDABLE_KINDS],
+        },
+    )
+
+
+@login_required
+def batch_event(request: HttpRequest, lot_code: str, kind: str) -> HttpResponse:
+    batch = get_object_or_404(
+        Batch.objects.writable_by(request.user).select_related("farm__village"), lot_code=lot_code
+    )
+    if kind not in EVENT_FIELDS:
+        raise Http404
+    initial = {"occurred_at": timezone.localtime().replace(second=0, microsecond=0)}
+    if kind == EventKind.HARVEST:
+        initial["quantity"] = batch.quantity
+    form = BatchEventForm(request.POST or None, request.FILES or None, kind=kind, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        if batch.is_held():
+            messages.error(request, _("Lot %(lot)s is on hold by a recall.") % {"lot": batch.lot_code})
+            return redirect("batch_detail", lot_code=batch.lot_code)
+        data = {}
+        for name in ("temperature_c", "result", "lab", "test", "note"):
+            value = form.cleaned_data.get(name)
+            if value not in (None, ""):
+                data[name] = float(value) if name == "temperature_c" else value
+        photo = form.cleaned_data.get("photo")
+        if photo:
+            data["photo"] = default_storage.save(
+                f"quality/{batch.farm.village.code}/{uuid.uuid4().hex}-{photo.name}", photo
+            )
+        services.record_batch_event(
+            batch=batch,
+            kind=kind,
+            occurred_at=form.cleaned_data["occurred_at"],
+            actor=request.user,
+            data=data,
+            quantity=form.cleaned_data.get("quantity"),
+            client_id=client_id_from(request),
+        )
+        messages.success(
+            request, _("%(event)s is recorded for %(lot)s.") % {"event": EventKind(kind).label, "lot": batch.lot_code}
+        )
+        return redirect("batch_detail", lot_code=batch.lot_code)
+    return render(
+        request,
+        "farms/batch_event_form.html",
+        {"batch": batch, "form": form, "kind_label": EventKind(kind).label, "client_id": uuid.uuid4()},
+    )
+
+
+@login_required
+def batch_import(request: HttpRequest) -> HttpResponse:
+    if request.user.is_superuser:
+        villages = Village.objects.all()
+    else:
+        villages = Village.objects.filter(
+            pk__in=Membership.objects.village_ids(request.user, roles=(Membership.Role.COORDINATOR,))
+        )
+    if not villages.exists():
+        raise Http404
+    form = ImportForm(
+        request.POST or None, request.FILES or None, villages=villages, initial={"village": villages.first()}
+    )
+    result = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = imports.import_batches(
+                village=form.cleaned_data["village"], file=form.cleaned_data["file"], actor=request.user
+            )
+        except imports.ImportFileError as exc:
+            form.add_error("file", str(exc))
+        else:
+            if result.ok:
+                messages.success(request, _("%(count)s batches are imported.") % {"count": len(result.batches)})
+            else:
+                messages.error(request, _("Nothing was imported: fix the rows listed below and upload the file again."))
+    return render(request, "farms/batch_import.html", {"form": form, "result": result})
+
+
+@login_required
+def batch_import_sample(request: HttpRequest) -> HttpResponse:
+    """A CSV to start from: the Chinese column names and one example row. UTF-8 with a BOM, so
+    Excel and WPS open it with the Chinese intact."""
+    villages = Membership.objects.village_ids(request.user, roles=(Membership.Role.COORDINATOR,))
+    if not villages and not request.user.is_superuser:
+        raise Http404
+    farm = Farm.objects.filter(village_id__in=villages).prefetch_related("fields").first()
+    field = farm.fields.first() if farm else None
+    today = timezone.localdate()
+    rows = [
+        "农场,地块,作物,数量,单位,种植日期,采收日期,批次号",
+        f"{farm.name_zh if farm else '王家杨梅园'},{field.name_zh if field else ''},WAX,120,kg,,{today:%Y-%m-%d},",
+    ]
+    response = HttpResponse("\ufeff" + "\r\n".join(rows) + "\r\n", content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="batches-sample.csv"'
+    return response

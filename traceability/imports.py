@@ -1,0 +1,268 @@
+"""Import many batches at once from a CSV or Excel sheet: every row or none.
+
+The sheet has a header row; columns are recognised by English or Chinese names (see COLUMNS).
+CSV files may be UTF-8 (with or without the BOM Excel writes) or GB18030 (what Chinese Excel
+and WPS save by default); .xlsx files are read with openpyxl.
+"""
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from farms.models import Crop, Farm, Village
+from traceability.models import Batch, Unit
+
+MAX_ROWS = 5000
+
+# canonical name -> header spellings accepted (compared lower-cased, spaces stripped)
+COLUMNS = {
+    "farm": ("farm", "农场", "农户", "果园"),
+    "field": ("field", "地块", "田块"),
+    "crop": ("crop", "作物", "品种代码", "作物代码"),
+    "quantity": ("quantity", "数量"),
+    "unit": ("unit", "单位"),
+    "planted_on": ("planted_on", "plantedon", "planted", "种植日期", "播种日期"),
+    "harvested_on": ("harvested_on", "harvestedon", "harvested", "采收日期", "收获日期"),
+    "lot_code": ("lot_code", "lotcode", "lot", "批次号", "批号"),
+}
+REQUIRED = ("farm", "crop", "quantity")
+UNIT_WORDS = {"公斤": "kg", "千克": "kg", "箱": "box", "筐": "crate", "个": "piece", "件": "piece"}
+LOT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read (wrong type, no header, missing columns)."""
+
+
+@dataclass
+class RowError:
+    row: int  # the row number a spreadsheet shows (the header is row 1)
+    message: str
+
+
+@dataclass
+class ImportResult:
+    batches: list[Batch] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def decode_csv(raw: bytes) -> str:
+    """UTF-8 (a leading BOM is dropped) or, failing that, GB18030, a superset of GBK and GB2312."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ImportFileError(_("The file is neither UTF-8 nor GB18030 text: save it as CSV or Excel (.xlsx)."))
+
+
+def read_rows(file) -> list[list]:
+    """The sheet's rows (header first) as lists of cell values, from a CSV or .xlsx upload."""
+    raw = file.read()
+    name = (getattr(file, "name", "") or "").lower()
+    if raw[:4] == b"PK\x03\x04" or name.endswith(".xlsx"):
+        import openpyxl
+
+        try:
+            workbook = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        except Exception:
+            raise ImportFileError(_("The Excel file could not be opened: save it again as .xlsx."))
+        sheet = workbook.worksheets[0]
+        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+        workbook.close()
+        return rows
+    text = decode_csv(raw)
+    try:
+        dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return [row for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def _header_map(header: list) -> dict[str, int]:
+    spellings = {spelling.replace(" ", "").lower(): name for name, options in COLUMNS.items() for spelling in options}
+    found: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        key = str(cell or "").strip().replace(" ", "").lower()
+        if key in spellings and spellings[key] not in found:
+            found[spellings[key]] = index
+    missing = [name for name in REQUIRED if name not in found]
+    if missing:
+        raise ImportFileError(_("The header row lacks the column(s): %(columns)s.") % {"columns": ", ".join(missing)})
+    return found
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _date(value) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value).replace("/", "-").replace(".", "-")
+    for pattern in ("%Y-%m-%d", "%Y%m%d"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(_("“%(value)s” is not a date: write it as 2026-06-12.") % {"value": _text(value)})
+
+
+@transaction.atomic
+def import_batches(*, village: Village, file, actor) -> ImportResult:
+    """Register one batch per data row of `file` in `village`, or none when any row is wrong.
+
+    Side effects: when every row is valid, locks the village row (as register_batch does, so
+    lot numbers cannot clash with a farmer registering at the same moment) and inserts all
+    batches with one bulk insert, assigning lot codes where the sheet gives none. When any row
+    is wrong, writes nothing and returns every row's errors. Raises ImportFileError when the
+    file itself cannot be read.
+    """
+    rows = read_rows(file)
+    while rows and not any(_text(cell) for cell in rows[-1]):
+        rows.pop()
+    if not rows:
+        raise ImportFileError(_("The file is empty."))
+    columns = _header_map(rows[0])
+    data_rows = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(_text(c) for c in row)]
+    if len(data_rows) > MAX_ROWS:
+        raise ImportFileError(_("At most %(max)s rows can be imported at once.") % {"max": MAX_ROWS})
+
+    farms = {farm.name_zh: farm for farm in Farm.objects.filter(village=village).prefetch_related("fields")}
+    farms.update({farm.name_en: farm for farm in farms.values() if farm.name_en})
+    crops = {}
+    for crop in Crop.objects.all():
+        crops[crop.code.upper()] = crop
+        crops[crop.name_zh] = crop
+        if crop.name_en:
+            crops[crop.name_en.lower()] = crop
+    units = {value: value for value in Unit.values} | UNIT_WORDS
+    given_codes = [_text(row[columns["lot_code"]]) for _, row in data_rows if "lot_code" in columns]
+    taken_codes = set(
+        Batch.objects.filter(lot_code__in=[c for c in given_codes if c]).values_list("lot_code", flat=True)
+    )
+
+    result = ImportResult(rows=len(data_rows))
+    planned = []
+    seen_codes: set[str] = set()
+    for number, row in data_rows:
+
+        def cell(name: str, row=row) -> str:
+            index = columns.get(name)
+            return _text(row[index]) if index is not None and index < len(row) else ""
+
+        def raw(name: str, row=row):
+            index = columns.get(name)
+            return row[index] if index is not None and index < len(row) else None
+
+        problems = []
+        farm = farms.get(cell("farm"))
+        if farm is None:
+            problems.append(_("farm “%(name)s” is not in this village") % {"name": cell("farm")})
+        field_obj = None
+        if cell("field") and farm is not None:
+            field_obj = next((f for f in farm.fields.all() if cell("field") in (f.name_zh, f.name_en)), None)
+            if field_obj is None:
+                problems.append(
+                    _("farm %(farm)s has no field “%(name)s”") % {"farm": farm.name_zh, "name": cell("field")}
+                )
+        crop_key = cell("crop")
+        crop = crops.get(crop_key.upper()) or crops.get(crop_key) or crops.get(crop_key.lower())
+        if crop is None:
+            problems.append(_("crop “%(name)s” is unknown") % {"name": crop_key})
+        try:
+            quantity = Decimal(cell("quantity").replace(",", ""))
+            if not quantity.is_finite() or quantity <= 0:
+                raise InvalidOperation
+            if quantity != quantity.quantize(Decimal("0.001")) or quantity >= Decimal("1e9"):
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            quantity = None
+            problems.append(_("quantity “%(value)s” is not a positive number") % {"value": cell("quantity")})
+        unit = units.get(cell("unit").lower() or "kg")
+        if unit is None:
+            problems.append(
+                _("unit “%(value)s” is not one of %(units)s") % {"value": cell("unit"), "units": ", ".join(Unit.values)}
+            )
+        dates = {}
+        for name in ("planted_on", "harvested_on"):
+            try:
+                dates[name] = _date(raw(name))
+            except ValueError as exc:
+                dates[name] = None
+                problems.append(str(exc))
+        if dates["planted_on"] and dates["harvested_on"] and dates["harvested_on"] < dates["planted_on"]:
+            problems.append(_("the harvest date is before the planting date"))
+        lot_code = cell("lot_code")
+        if lot_code:
+            if not LOT_CODE.match(lot_code):
+                problems.append(_("lot code “%(code)s” may only use letters, digits and . _ / -") % {"code": lot_code})
+            elif lot_code in taken_codes or lot_code in seen_codes:
+                problems.append(_("lot code %(code)s is already used") % {"code": lot_code})
+            seen_codes.add(lot_code)
+        if problems:
+            result.errors.extend(RowError(number, problem) for problem in problems)
+            continue
+        planned.append((farm, field_obj, crop, quantity, unit, dates, lot_code))
+
+    if result.errors:
+        return result
+
+    Village.objects.select_for_update().only("id").get(pk=village.pk)
+    next_number: dict[str, int] = {}
+    now = timezone.now()
+    batches = []
+    for farm, field_obj, crop, quantity, unit, dates, lot_code in planned:
+        if not lot_code:
+            day = dates["harvested_on"] or dates["planted_on"] or timezone.localdate()
+            prefix = f"{village.code}-{crop.code}-{day:%Y%m%d}-"
+            if prefix not in next_number:
+                taken = Batch.objects.filter(lot_code__startswith=prefix).values_list("lot_code", flat=True)
+                numbers = [int(c[len(prefix) :]) for c in taken if c[len(prefix) :].isdigit()]
+                numbers += [
+                    int(c[len(prefix) :]) for c in seen_codes if c.startswith(prefix) and c[len(prefix) :].isdigit()
+                ]
+                next_number[prefix] = max(numbers, default=0) + 1
+            lot_code = f"{prefix}{next_number[prefix]:03d}"
+            next_number[prefix] += 1
+        batches.append(
+            Batch(
+                lot_code=lot_code,
+                farm=farm,
+                field=field_obj,
+                crop=crop,
+                quantity=quantity,
+                unit=unit,
+                planted_on=dates["planted_on"],
+                harvested_on=dates["harvested_on"],
+                status=Batch.Status.HARVESTED if dates["harvested_on"] else Batch.Status.GROWING,
+                created_by=actor,
+                created_at=now,
+            )
+        )
+    result.batches = Batch.objects.bulk_create(batches)
+    return result
