@@ -288,14 +288,14 @@ def _trace_sql(direction: str) -> str:
         # Backward links end in the traced lot or an ancestor, forward ones start in it or a
         # descendant: the two never share a link.
         links.append(
-            "SELECT input_id, output_id, quantity FROM traceability_batchinput"
-            " WHERE output_id IN (SELECT id FROM lots WHERE side <> 2)"
+            "SELECT bi.input_id, bi.output_id, bi.quantity FROM traceability_batchinput bi"
+            " JOIN lots l ON l.id = bi.output_id AND l.side <> 2"
         )
     if forward:
         sides.append("SELECT id, 2 FROM down")
         links.append(
-            "SELECT input_id, output_id, quantity FROM traceability_batchinput"
-            " WHERE input_id IN (SELECT id FROM lots WHERE side <> 1)"
+            "SELECT bi.input_id, bi.output_id, bi.quantity FROM traceability_batchinput bi"
+            " JOIN lots l ON l.id = bi.input_id AND l.side <> 1"
         )
     ctes.append(f"lots(id, side) AS ({' UNION ALL '.join(sides)})")
     ctes.append(
@@ -303,20 +303,27 @@ def _trace_sql(direction: str) -> str:
         " b.farm_id, b.field_id FROM lots l JOIN traceability_batch b ON b.id = l.id)"
     )
     ctes.append(f"links(i, o, q) AS ({' UNION ALL '.join(links)})")
+    # Shipping and receiving lines in two steps: first which lines of the traced lot and its
+    # descendants belong to such an event, from indexes alone (the lines' (batch, event) index and
+    # the partial index traceevent_movement_idx), then only the lines and events found are read.
+    materialized = "MATERIALIZED" if postgres else ""
+    ctes.append(
+        f"""movements AS {materialized} (
+        SELECT x.batch_id, x.event_id FROM traceability_eventbatch x
+        JOIN lots l ON l.id = x.batch_id AND l.side <> 1
+        JOIN traceability_traceevent y ON y.id = x.event_id AND y.kind IN ('shipping', 'receiving')
+        WHERE {"1 = 1" if forward else "1 = 0"}
+          AND NOT EXISTS (SELECT 1 FROM traceability_traceevent c WHERE c.corrects_id = x.event_id)
+    )"""
+    )
     lot_columns = [f"{name}{text}" if name == "quantity" else name for name in _LOT_COLUMNS]
     parts = [
         columns(lot_columns, "FROM lot_rows"),
         columns(["i", "o", f"q{text}"], "FROM links"),
         columns(
             ["e.kind", "e.occurred_at", *keys, "eb.batch_id", f"eb.quantity{text}", "eb.unit", "e.id"],
-            # The partial index traceevent_movement_idx answers "is this line's event a shipping or
-            # receiving?" without reading the event for the many lines that are not.
-            f"""FROM traceability_eventbatch eb
-            JOIN traceability_traceevent e ON e.id = eb.event_id
-            WHERE eb.batch_id IN (SELECT id FROM lots WHERE side <> 1)
-              AND e.kind IN ('shipping', 'receiving')
-              AND {"true" if forward else "false"}
-              AND NOT EXISTS (SELECT 1 FROM traceability_traceevent c WHERE c.corrects_id = e.id)""",
+            "FROM movements m JOIN traceability_eventbatch eb ON eb.event_id = m.event_id AND eb.batch_id = m.batch_id"
+            " JOIN traceability_traceevent e ON e.id = m.event_id",
         ),
         rows("id, code, name_zh, name_en", "FROM farms_crop WHERE id IN (SELECT crop_id FROM lot_rows)"),
         rows(
