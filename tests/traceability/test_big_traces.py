@@ -60,3 +60,17 @@ class FsmaPathsAgreeTests(TestCase):
         portable = exports._fsma_lines_portable(effective.values("pk"))
         self.assertEqual((sorted(fast[0]), fast[1]), (sorted(portable[0]), portable[1]))
         self.assertEqual(fast[1][s.mixing.pk], f"{s.l1.lot_code} 40 kg; {s.l2.lot_code} 30 kg")
+
+
+class CorrectedMovementTests(TestCase):
+    def test_a_shipping_event_declared_as_not_having_occurred_leaves_the_forward_trace(self):
+        from traceability.models import TraceEvent
+        from traceability.services import record_correction
+
+        s = Scenario()
+        shipping = TraceEvent.objects.get(kind="shipping", data__shipment=s.shipment2.public_code)
+        record_correction(event=shipping, reason="did_not_occur", actor=s.coordinator, note="wrong lot")
+        trace = trace_lot(s.l2, direction="forward")
+        self.assertEqual([stop.shipment for stop in trace.shipments], [s.shipment.public_code])
+        self.assertEqual(trace.stores, ["上海静安店"])
+        self.assertEqual(trace_lot(s.l2, direction="backward").shipments, [])
