@@ -210,6 +210,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 
+# The consumer page writes Scan rows in small batches (shipments.scan_writer): at most this many
+# rows, or rows this many seconds old, wait in a process. 1 writes every scan at once.
+SCAN_BATCH_SIZE = env_int("SCAN_BATCH_SIZE", 20, minimum=1)
+SCAN_FLUSH_SECONDS = env_int("SCAN_FLUSH_SECONDS", 1, minimum=0)
+
 REST_FRAMEWORK = {
     # Token first: an anonymous caller then gets 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [

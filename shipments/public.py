@@ -14,7 +14,6 @@ import re
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -26,8 +25,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from farms.models import Recipe, localized
-from shipments import public_cache, qr
-from shipments.models import CODE_ALPHABET, CODE_LENGTH, Scan, Shipment
+from shipments import public_cache, qr, scan_writer
+from shipments.models import CODE_ALPHABET, CODE_LENGTH, Shipment
 from shipments.useragents import client_family, is_bot
 from traceability.models import Batch, EventBatch, TraceEvent
 
@@ -139,40 +138,8 @@ def page(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def record_scan(*, shipment_id: int, language: str, client: str) -> None:
-    """Insert one Scan row: the only query of a cached page view.
-
-    On PostgreSQL the insert commits without waiting for the WAL flush (synchronous_commit off
-    for this statement's transaction only): a crash of the database server could lose the last
-    fraction of a second of scan rows, never consistency, and the page serves several times more
-    scans per second. SET LOCAL and INSERT travel as one simple query, which PostgreSQL runs as
-    one implicit transaction: one round trip, no BEGIN/COMMIT.
-    """
-    if connection.vendor != "postgresql":
-        Scan.objects.create(shipment_id=shipment_id, language=language, client=client)
-        return
-    sql, params = _scan_insert_sql(), [shipment_id, timezone.now(), language, client]
-    # The insert is its own health check: CONN_HEALTH_CHECKS would spend a second round trip
-    # (SELECT 1) on it, a third of this page's database time. A connection found dead (the
-    # database restarted) is replaced and the insert retried once.
-    connection.health_check_done = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-    except (InterfaceError, OperationalError):
-        if connection.in_atomic_block:
-            raise
-        connection.close()
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-
-
-@functools.cache
-def _scan_insert_sql() -> str:
-    meta, quote = Scan._meta, connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in ("shipment", "scanned_at", "language", "client"))
-    return (
-        f"SET LOCAL synchronous_commit TO OFF; INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s)"
-    )
+    """Record one Scan row (written in small batches: see shipments.scan_writer)."""
+    scan_writer.add(shipment_id=shipment_id, language=language, client=client)
 
 
 def _scan_block(count: int, first) -> str:

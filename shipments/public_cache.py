@@ -26,6 +26,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from farms.models import Crop, Farm, Field, Recipe, Village
+from shipments import scan_writer
 from shipments.models import Scan, Shipment, ShipmentItem
 from traceability.models import Batch
 from traceability.signals import batches_changed
@@ -123,7 +124,10 @@ def scan_counts(code: str, shipment_id: int, *, recorded: bool, first: datetime 
         # Counted after this request's insert, so the figure includes it; `set`, not `add`: this
         # count is at least as fresh as whatever a concurrent request may have stored.
         totals = Scan.objects.filter(shipment_id=shipment_id).aggregate(count=Count("id"), first=Min("scanned_at"))
-        count, first = totals["count"], totals["first"]
+        # Plus this process's scans not yet written (shipments.scan_writer batches them).
+        waiting, earliest = scan_writer.waiting(shipment_id)
+        count = totals["count"] + waiting
+        first = min((t for t in (totals["first"], earliest) if t is not None), default=None)
         cache.set(count_key, count, timeout=COUNTER_TTL)
         if first is not None:
             cache.set(_first_key(code), first, timeout=None)
