@@ -112,8 +112,8 @@ def _not_found(language: str, switched: bool) -> HttpResponse:
 
 @require_safe
 def page(request: HttpRequest, code: str) -> HttpResponse:
-    """The consumer page. Cached: one query (the scan insert). Unknown code: one indexed query;
-    a code that cannot exist: none."""
+    """The consumer page. Cached: no query but the batched scan INSERT (see scan_writer).
+    Unknown code: one indexed query; a code that cannot exist: none."""
     language, switched = _language(request)
     with translation.override(language):
         code = normalized_code(code)
