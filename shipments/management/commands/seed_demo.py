@@ -276,6 +276,12 @@ class Command(BaseCommand):
             packed_at = TraceEvent.objects.filter(lines__batch__in=[batches[k] for k, _q in items]).aggregate(
                 last=Max("occurred_at")
             )["last"]
+            # Made half an hour before it leaves, not at seed time (created_at is not editable, and
+            # a shipment "created" after it was dispatched reads as a defect).
+            Shipment.objects.filter(pk=shipment.pk).update(created_at=packed_at + timedelta(minutes=30))
+            # Seeded shortly after midnight, the newest lots were packed only ~14 hours ago: the
+            # delivery never lies in the future, so neither do the scans that follow it.
+            delivered_at = min(packed_at + timedelta(hours=20), timezone.now() - timedelta(hours=3))
             if state == "packed":
                 shipping.pack_shipment(shipment=shipment)
             elif state == "cancelled":
@@ -284,8 +290,8 @@ class Command(BaseCommand):
                 shipping.dispatch_shipment(shipment=shipment, actor=actor, when=packed_at + timedelta(hours=1))
                 self.transit_reading(shipment, {k: batches[k] for k, _q in items}, packed_at + timedelta(hours=7))
                 if state == "delivered":
-                    shipping.receive_shipment(shipment=shipment, actor=actor, when=packed_at + timedelta(hours=20))
-                    self.scans(shipment, packed_at + timedelta(hours=22))
+                    shipping.receive_shipment(shipment=shipment, actor=actor, when=delivered_at)
+                    self.scans(shipment, delivered_at + timedelta(hours=2))
 
     def transit_reading(self, shipment: Shipment, batches: dict[str, Batch], when) -> None:
         """A reefer logger's reading on the road, for each batch of the shipment."""
