@@ -131,6 +131,19 @@ class BatchPageTests(TestCase):
         self.assertIn('value="冷库二号"', response.content.decode())
         self.assertEqual(TraceEvent.objects.count(), 0)
 
+    def test_a_cooling_record_needs_its_temperature(self):
+        # The guide's "cooling with its temperature": without one the consumer page shows a bare step.
+        make_batch(self.farm, self.crop, "XJ-WAX-20260612-001")
+        response = self.client.post(
+            "/batches/XJ-WAX-20260612-001/record/cooling/", {"occurred_at": "2026-06-12T08:00", "temperature_c": ""}
+        )
+        self.assertEqual(list(response.context["form"].errors), ["temperature_c"])
+        self.assertEqual(TraceEvent.objects.count(), 0)
+        self.client.post(
+            "/batches/XJ-WAX-20260612-001/record/cooling/", {"occurred_at": "2026-06-12T08:00", "temperature_c": "3.5"}
+        )
+        self.assertEqual(TraceEvent.objects.get().data["temperature_c"], 3.5)
+
     def test_a_quality_test_stores_its_photo_under_media_root_and_its_path_in_the_event(self):
         media = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, media)
