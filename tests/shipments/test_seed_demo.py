@@ -93,3 +93,11 @@ class SeedDemoTests(TestCase):
                 self.assertLess(shipment.delivered_at, now, shipment.reference)
         self.assertEqual(Scan.objects.filter(scanned_at__gt=now).count(), 0)
         self.assertEqual(TraceEvent.objects.filter(occurred_at__gt=now).count(), 0)
+
+    def test_harvest_and_packing_carry_the_batch_quantity_and_quality_tests_a_result_the_pages_know(self):
+        for batch in Batch.objects.filter(inputs__isnull=True):
+            lines = EventBatch.objects.filter(batch=batch, event__kind__in=["harvest", "packing"])
+            self.assertEqual([line.quantity for line in lines], [batch.quantity, batch.quantity], batch.lot_code)
+            self.assertEqual({line.unit for line in lines}, {batch.unit})
+        results = set(TraceEvent.objects.filter(kind="quality_test").values_list("data__result", flat=True))
+        self.assertEqual(results, {"pass"})
