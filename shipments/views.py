@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from farms.models import Village
@@ -212,7 +212,9 @@ def shipment_add_items(request: HttpRequest, code: str) -> HttpResponse:
     except SERVICE_ERRORS as exc:
         messages.error(request, str(exc))
         return _detail(request, shipment, typed, status=400)
-    messages.success(request, _("%(count)s batches added.") % {"count": len(lines)})
+    messages.success(
+        request, ngettext("%(count)s batch added.", "%(count)s batches added.", len(lines)) % {"count": len(lines)}
+    )
     return redirect("shipment_detail", code=shipment.public_code)
 
 

@@ -40,8 +40,11 @@ class ShipmentPageTests(TestCase):
         self.assertEqual((shipment.store, shipment.carrier, shipment.created_by), (self.store, "顺丰冷链", self.alice))
         page = self.client.get(f"/shipments/{shipment.public_code}/")
         self.assertEqual([batch.lot_code for batch, _ in page.context["available"]], ["XJ-WAX-20260612-001"])
-        response = self.client.post(f"/shipments/{shipment.public_code}/items/", {"qty:XJ-WAX-20260612-001": "40"})
+        response = self.client.post(
+            f"/shipments/{shipment.public_code}/items/", {"qty:XJ-WAX-20260612-001": "40"}, follow=True
+        )
         self.assertRedirects(response, f"/shipments/{shipment.public_code}/")
+        self.assertEqual([str(m) for m in response.context["messages"]], ["1 batch added."])
         self.assertEqual(
             list(shipment.items.values_list("batch__lot_code", "quantity")),
             [("XJ-WAX-20260612-001", Decimal("40.000"))],
