@@ -46,7 +46,9 @@ def api_error(code: str, message: str, status: int) -> HttpResponse:
     """The API's error format (config.api.exception_handler), for errors that never reach DRF."""
     from django.http import JsonResponse
 
-    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+    body = {"error": {"code": code, "message": message, "fields": {}}}
+    # Chinese as UTF-8 text, as DRF's renderer writes it, not \u escapes.
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

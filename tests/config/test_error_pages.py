@@ -7,6 +7,7 @@ class NotFoundTests(TestCase):
         self.assertEqual(response.status_code, 404)
         self.assertEqual(response["Content-Type"], "application/json")
         self.assertEqual(response.json(), {"error": {"code": "not_found", "message": "未找到。", "fields": {}}})
+        self.assertIn("未找到。", response.content.decode())
 
     def test_an_unmatched_api_url_speaks_english_when_asked(self):
         response = self.client.get("/api/nonsense", HTTP_ACCEPT_LANGUAGE="en")
