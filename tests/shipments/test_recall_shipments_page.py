@@ -29,10 +29,8 @@ class RecallShipmentsPageTests(TestCase):
             f'<a href="{self.url}" id="recall-shipments-link">Shipments, stores and consumer scans to act on</a>',
             html=True,
         )
-        self.assertContains(
-            response,
-            f'<a class="code" href="/shipments/{self.s.shipment.public_code}/">{self.s.shipment.public_code}</a>',
-        )
+        code = self.s.shipment.public_code
+        self.assertContains(response, f'<a class="row-title code" href="/shipments/{code}/">{code}</a>', html=True)
 
     def test_it_lists_each_affected_shipment_with_a_link_its_lots_and_scans_in_local_time(self):
         self.client.force_login(self.auditor)

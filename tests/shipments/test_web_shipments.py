@@ -35,6 +35,11 @@ class ShipmentPageTests(TestCase):
         self.assertRedirects(response, f"/shipments/{shipment.public_code}/")
         return shipment
 
+    def test_the_navigation_offers_retailer_staff_the_trace_where_recalls_start(self):
+        response = self.client.get("/")
+        self.assertContains(response, '<a href="/trace/">Trace a lot</a>', html=True)
+        self.assertEqual(self.client.get("/trace/").status_code, 200)
+
     def test_creating_a_shipment_and_picking_batches_by_remaining_quantity(self):
         shipment = self.create()
         self.assertEqual((shipment.store, shipment.carrier, shipment.created_by), (self.store, "顺丰冷链", self.alice))

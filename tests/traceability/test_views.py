@@ -47,7 +47,7 @@ class TracePageTests(TestCase):
             response, f'<tr><td><a href="?lot={lot}">{lot}</a></td><td>70 kg</td><td>Packed</td></tr>', html=True
         )
         code = self.s.shipment.public_code
-        self.assertContains(response, f'<a class="code" href="/shipments/{code}/">{code}</a>', html=True)
+        self.assertContains(response, f'<a class="row-title code" href="/shipments/{code}/">{code}</a>', html=True)
 
     def test_village_members_and_supplied_retailer_staff_see_the_lot_others_get_404(self):
         self.assertEqual(self.get_trace(self.s.coordinator, self.s.m1.lot_code).status_code, 200)
