@@ -45,7 +45,7 @@ class LabelForm(forms.Form):
 def _printable_shipment(request, code: str) -> Shipment:
     """The shipment, if this user may print its labels; anyone else gets the same 404 as a bad code."""
     shipment = (
-        labels.printable_by(request.user)
+        Shipment.objects.printable_by(request.user)
         .by_public_code(code)
         .select_related("origin_village", "store__retailer")
         .first()

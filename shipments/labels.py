@@ -2,7 +2,7 @@
 
 The upper part is framework-light: layouts at the exact stock size, a design step that places the
 QR and the text in a label (shared by PDF and ZPL so both print the same label), and the two
-renderers. The short bridge at the end (`label_data`, `printable_by`, `render_labels`) reads a
+renderers. The short bridge at the end (`label_data`, `render_labels`) reads a
 Shipment; views, the API and the print_labels command all call `render_labels`.
 
 Why it always scans: the QR keeps error correction M and a 4-module quiet zone (shipments.qr),
@@ -602,24 +602,6 @@ def label_data(shipment) -> LabelData:
     )
 
 
-def printable_by(user):
-    """Shipments whose labels `user` may print: staff of the destination store's retailer and
-    members (farmers, coordinators) of the origin village; superusers all. Auditors read
-    everything but print nothing."""
-    from django.db.models import Q
-
-    from farms.models import Membership
-    from shipments.models import Shipment
-
-    if not user.is_authenticated:
-        return Shipment.objects.none()
-    if user.is_superuser:
-        return Shipment.objects.all()
-    return Shipment.objects.filter(
-        Q(store__retailer__staff__user=user) | Q(origin_village_id__in=Membership.objects.village_ids(user))
-    ).distinct()
-
-
 CONTENT_TYPES = {"pdf": "application/pdf", "zpl": "text/plain; charset=utf-8"}
 
 
@@ -653,7 +635,7 @@ def render_labels(shipment, layout: str, copies: int = 1, start: int = 1, fmt: s
     `fmt` is "pdf" or "zpl". Raises LabelError (its `field` names the bad argument: layout,
     copies, start, format, or None for the shipment itself) with a message fit to show a user;
     its `errors` lists every problem with the request, this one first. The caller checks
-    permission first (see printable_by).
+    permission first (see Shipment.objects.printable_by).
     """
     errors = request_errors(layout, copies, start, fmt)
     if errors:

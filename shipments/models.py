@@ -109,17 +109,29 @@ class ShipmentQuerySet(models.QuerySet):
             return self.none()
         if Membership.objects.sees_everything(user):
             return self.all()
-        return self.filter(
-            Q(store__retailer__staff__user=user) | Q(origin_village_id__in=Membership.objects.village_ids(user))
-        ).distinct()
+        return self._of_staff_and_members(user)
 
     def managed_by(self, user) -> "ShipmentQuerySet":
-        """Shipments a user may change (items, dispatch, receive, labels): their retailer's staff."""
+        """Shipments a user may change (items, dispatch, receive, cancel): their retailer's staff."""
         if not user.is_authenticated:
             return self.none()
         if user.is_superuser:
             return self.all()
         return self.filter(store__retailer__staff__user=user)
+
+    def printable_by(self, user) -> "ShipmentQuerySet":
+        """Shipments whose labels a user may print: the retailer's staff and the origin village's
+        farmers and coordinators; superusers all. Auditors read everything but print nothing."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self._of_staff_and_members(user)
+
+    def _of_staff_and_members(self, user) -> "ShipmentQuerySet":
+        return self.filter(
+            Q(store__retailer__staff__user=user) | Q(origin_village_id__in=Membership.objects.village_ids(user))
+        ).distinct()
 
     def in_transit(self) -> "ShipmentQuerySet":
         return self.filter(status=Shipment.Status.DISPATCHED)

@@ -1,23 +1,27 @@
 """Forward and backward traces of a lot, computed in the database with recursive CTEs.
 
-The genealogy is a graph (BatchInput: input -> output). The closure CTE is one SQL text for
-PostgreSQL and SQLite (both support WITH RECURSIVE ... UNION, which discards rows already found,
-so diamonds in the graph are walked once); the follow-up queries take the closure as an array on
-PostgreSQL and repeat the CTE on SQLite, with identical answers (tests run on both).
-Results are plain dataclasses, ready for a page, a command or
-the API. Shipments and stores come from the shipping and receiving events' batch lines and their
-key data elements (data["shipment"], data["store"], ...): traceability never imports shipments.
+The genealogy is a graph (BatchInput: input -> output). The closure CTEs run on PostgreSQL and
+SQLite alike (both support WITH RECURSIVE ... UNION, which discards rows already found, so
+diamonds in the graph are walked once). trace_lot asks one query that returns the whole trace
+(lots, links, shipping and receiving lines, names) as one JSON document, column by column; its
+lists of Lots, Links and ShipmentStops are built when first read. Tests run on both databases
+and expect the same answers. Shipments and stores come from the shipping and receiving events'
+batch lines and their key data elements (data["shipment"], data["store"], ...): traceability
+never imports shipments.
 
 Public functions: ancestor_ids, descendant_ids, closure_sql, trace_lot (backward, forward or both).
 """
 
+import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cached_property
+from operator import attrgetter
+from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.utils.dateparse import parse_datetime
 
 from traceability.models import Batch, TraceEvent
 
@@ -38,31 +42,12 @@ _UP = """
     )
 """
 
-# The closure's batches: one evaluation of the CTE. Names of crops, farms, fields and villages are
-# fetched separately for the few distinct ids, which is cheaper than joining them to every row.
-_BATCHES = """
-    SELECT b.id, b.lot_code, b.status, b.quantity, b.unit, b.harvested_on, b.crop_id, b.farm_id, b.field_id
-    FROM closure c JOIN traceability_batch b ON b.id = c.id
-"""
 
-# The links and shipping/receiving lines of a set of lots. {lots} is "= ANY(%s)" with an array of
-# ids on PostgreSQL (the closure is not computed twice); on SQLite, which has no arrays, it is
-# "IN (closure again)". Corrected events are left out (the rule of TraceEvent.objects.effective()).
-_LINKS = "SELECT input_id, output_id, quantity FROM traceability_batchinput WHERE {column} {lots}"
-_MOVEMENTS = """
-    SELECT e.kind, e.occurred_at, {keys}, eb.batch_id, eb.quantity, eb.unit
-    FROM traceability_eventbatch eb
-    JOIN traceability_traceevent e ON e.id = eb.event_id
-    WHERE eb.batch_id {lots}
-      AND e.kind IN ('shipping', 'receiving')
-      AND NOT EXISTS (SELECT 1 FROM traceability_traceevent c WHERE c.corrects_id = e.id)
-    ORDER BY e.occurred_at, e.id
-"""
+class Lot(NamedTuple):
+    """One batch of a trace with where it comes from. No private data (phones, notes).
 
-
-@dataclass(frozen=True, slots=True)
-class Lot:
-    """One batch of a trace with where it comes from. No private data (phones, notes)."""
+    A named tuple rather than a dataclass: a trace of a big lot builds tens of thousands of
+    them, and tuple construction is several times cheaper than a frozen dataclass's __init__."""
 
     id: int
     lot_code: str
@@ -86,8 +71,7 @@ class Lot:
     village_gln: str
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
+class Link(NamedTuple):
     """`quantity` of lot `input_lot` went into lot `output_lot`."""
 
     input_lot: str
@@ -95,7 +79,7 @@ class Link:
     quantity: Decimal
 
 
-@dataclass
+@dataclass(slots=True)
 class ShipmentStop:
     """A shipment that carried lots of the trace to a store, from its shipping/receiving events."""
 
@@ -109,14 +93,40 @@ class ShipmentStop:
     lots: list[tuple[str, Decimal | None, str]] = field(default_factory=list)
 
 
-@dataclass
 class Trace:
-    lot: Lot
-    direction: str
-    ancestors: list[Lot] = field(default_factory=list)
-    descendants: list[Lot] = field(default_factory=list)
-    links: list[Link] = field(default_factory=list)
-    shipments: list[ShipmentStop] = field(default_factory=list)
+    """The trace of a lot (see trace_lot). `ancestors`, `descendants` (Lots sorted by lot code),
+    `links` (sorted by input then output lot code) and `shipments` (ShipmentStops by time shipped)
+    are built from the query's columns on first use: a page that shows counts and the first rows
+    of a lot with 10,000 descendants does not pay for 30,000 Python objects it never shows."""
+
+    def __init__(self, *, lot: Lot, direction: str, columns: "_Columns"):
+        self.lot = lot
+        self.direction = direction
+        self._columns = columns
+
+    @cached_property
+    def ancestors(self) -> list[Lot]:
+        return self._columns.lots(1)
+
+    @cached_property
+    def descendants(self) -> list[Lot]:
+        return self._columns.lots(2)
+
+    @cached_property
+    def links(self) -> list[Link]:
+        return self._columns.links()
+
+    @cached_property
+    def shipments(self) -> list[ShipmentStop]:
+        return self._columns.shipments()
+
+    @property
+    def ancestor_count(self) -> int:
+        return self._columns.count(1)
+
+    @property
+    def descendant_count(self) -> int:
+        return self._columns.count(2)
 
     @property
     def lot_codes(self) -> list[str]:
@@ -170,45 +180,6 @@ def ancestor_ids(batch_ids) -> set[int]:
     return _ids(_UP, batch_ids)
 
 
-def _lots(rows) -> list[Lot]:
-    """Lot dataclasses from (id, lot_code, status, quantity, unit, harvested_on, crop, farm, field) rows."""
-    from farms.models import Crop, Farm, Field
-
-    crops = {
-        c[0]: c[1:]
-        for c in Crop.objects.filter(pk__in={r[6] for r in rows}).values_list("pk", "code", "name_zh", "name_en")
-    }
-    farms = {
-        f[0]: f[1:]
-        for f in Farm.objects.filter(pk__in={r[7] for r in rows}).values_list(
-            "pk",
-            "name_zh",
-            "name_en",
-            "village_id",
-            "village__code",
-            "village__name_zh",
-            "village__name_en",
-            "village__gln",
-        )
-    }
-    fields = {
-        f[0]: f[1:]
-        for f in Field.objects.filter(pk__in={r[8] for r in rows if r[8]}).values_list("pk", "name_zh", "name_en")
-    }
-    lots = []
-    for pk, code, status, qty, unit, harvested, crop_id, farm_id, field_id in rows:
-        if isinstance(harvested, str):  # SQLite returns dates as text from raw SQL
-            harvested = date.fromisoformat(harvested)
-        crop, farm = crops[crop_id], farms[farm_id]
-        field_zh, field_en = fields.get(field_id, ("", ""))
-        lots.append(
-            Lot(pk, code, status, _dec(qty), unit, harvested, *crop, farm_id, farm[0], farm[1], field_id, field_zh,
-                field_en, farm[2], farm[3], farm[4], farm[5], farm[6] or "")
-        )  # fmt: skip
-    lots.sort(key=lambda lot: lot.lot_code)
-    return lots
-
-
 @contextmanager
 def fast_plans():
     """On PostgreSQL, no JIT for the enclosed queries. A recursive CTE's row estimate is a guess
@@ -221,97 +192,235 @@ def fast_plans():
         yield
 
 
-def _fetch(sql: str, params) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _as_datetime(value) -> datetime:
-    """Raw SQL on SQLite gives naive UTC text; PostgreSQL gives an aware datetime."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 _MILLI = Decimal("0.001")
 
 
-def _dec(value) -> Decimal | None:
-    """PostgreSQL gives Decimal('10.000'), SQLite a float or int: one form for both."""
-    if value is None or type(value) is Decimal:
+class _Decimals(dict):
+    """Quantities arrive as text: '10.000' from PostgreSQL's numeric(12,3), '10' or '10.5' from
+    SQLite, which keeps a number. One form for both, Decimal('10.000'), made once per distinct
+    text (a big trace repeats a few quantities thousands of times; Decimals are immutable)."""
+
+    def __missing__(self, text):
+        value = self[text] = None if text is None else Decimal(text).quantize(_MILLI)
         return value
-    return Decimal(str(value)).quantize(_MILLI)
+
+
+def _moment(text: str | None) -> datetime | None:
+    """Timestamps arrive as JSON text: ISO with an offset from PostgreSQL, naive UTC from SQLite."""
+    if text is None:
+        return None
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 _SHIPMENT_KEYS = ("shipment", "store", "store_gln", "store_city", "retailer")
 
+# The recursive parts of the trace query: the ancestors ("up") and descendants ("down") of the
+# seed. UNION (not UNION ALL) discards lots already found, so diamonds are walked once.
+_WALKS = {
+    "up": """up(id) AS (
+        SELECT input_id FROM traceability_batchinput WHERE output_id = %(seed)s
+        UNION
+        SELECT bi.input_id FROM traceability_batchinput bi JOIN up ON bi.output_id = up.id
+    )""",
+    "down": """down(id) AS (
+        SELECT output_id FROM traceability_batchinput WHERE input_id = %(seed)s
+        UNION
+        SELECT bi.output_id FROM traceability_batchinput bi JOIN down ON bi.input_id = down.id
+    )""",
+}
 
-def _json_keys() -> str:
-    """The shipment's key data elements as columns, read in the database rather than parsing every
-    event's JSON in Python."""
-    if connection.vendor == "postgresql":
-        return ", ".join(f"e.data->>'{key}'" for key in _SHIPMENT_KEYS)
-    return ", ".join(f"json_extract(e.data, '$.{key}')" for key in _SHIPMENT_KEYS)
+_LOT_COLUMNS = (
+    "side",
+    "id",
+    "lot_code",
+    "status",
+    "quantity",
+    "unit",
+    "harvested_on",
+    "crop_id",
+    "farm_id",
+    "field_id",
+)
+_MOVE_COLUMNS = ("kind", "occurred_at", *_SHIPMENT_KEYS, "batch_id", "quantity", "unit", "event_id")
 
 
-def _shipments(rows, codes: dict[int, str]) -> list[ShipmentStop]:
-    stops: dict[str, ShipmentStop] = {}
-    for kind, occurred_at, code, store, store_gln, city, retailer, batch_id, qty, unit in rows:
-        code = code or ""
-        stop = stops.get(code)
-        if stop is None:
-            stop = stops[code] = ShipmentStop(code, store or "", store_gln or "", city or "", retailer or "")
-        occurred_at = _as_datetime(occurred_at)
-        if kind == TraceEvent.Kind.SHIPPING:
-            stop.shipped_at = occurred_at
-            stop.lots.append((codes[batch_id], _dec(qty), unit))
-        else:
-            stop.received_at = occurred_at
-    for stop in stops.values():
-        stop.lots.sort()
-    return sorted(stops.values(), key=lambda s: (s.shipped_at is None, s.shipped_at or datetime.min, s.shipment))
+def _trace_sql(direction: str) -> str:
+    """One query that returns the whole trace as one JSON document:
+
+        [lots, links, movements, crops, farms, fields]
+
+    lots, links and movements column by column (a list per column: _LOT_COLUMNS, input, output
+    and quantity, _MOVE_COLUMNS), the few crops, farms and fields as row arrays. PostgreSQL
+    builds it with array_agg and json_build_array, SQLite with json_group_array and json_array
+    (JSON1 is built in); both give the same values. One JSON text decoded by json.loads (C code)
+    is several times cheaper than tens of thousands of row tuples through the DB-API, and it is
+    one round trip. Lots carry a side: 0 the traced lot, 1 an ancestor, 2 a descendant.
+    Movements are the shipping and receiving lines of the traced lot and its descendants,
+    corrected events left out (the rule of TraceEvent.objects.effective()), in no order.
+    Quantities are text, so that no float ever holds one.
+    """
+    postgres = connection.vendor == "postgresql"
+    array = "json_build_array" if postgres else "json_array"
+
+    def columns(names: list[str], source: str) -> str:
+        if postgres:
+            return f"(SELECT json_build_array({', '.join(f'array_agg({n})' for n in names)}) {source})"
+        # SQLite: json() keeps the subquery's result JSON rather than a string.
+        return f"json((SELECT json_array({', '.join(f'json_group_array({n})' for n in names)}) {source}))"
+
+    def rows(names: str, source: str) -> str:
+        if postgres:
+            return f"(SELECT coalesce(json_agg(json_build_array({names})), '[]'::json) {source})"
+        return f"json((SELECT json_group_array(json_array({names})) {source}))"
+
+    text = "::text" if postgres else ""
+    if postgres:
+        keys = [f"e.data->>'{key}'" for key in _SHIPMENT_KEYS]
+    else:
+        keys = [f"json_extract(e.data, '$.{key}')" for key in _SHIPMENT_KEYS]
+    backward, forward = direction in ("both", "backward"), direction in ("both", "forward")
+    ctes = [walk for name, walk in _WALKS.items() if (backward if name == "up" else forward)]
+    sides = ["SELECT %(seed)s AS id, 0 AS side"]
+    links = []
+    if backward:
+        sides.append("SELECT id, 1 FROM up")
+        # Backward links end in the traced lot or an ancestor, forward ones start in it or a
+        # descendant: the two never share a link.
+        links.append(
+            "SELECT bi.input_id, bi.output_id, bi.quantity FROM traceability_batchinput bi"
+            " JOIN lots l ON l.id = bi.output_id AND l.side <> 2"
+        )
+    if forward:
+        sides.append("SELECT id, 2 FROM down")
+        links.append(
+            "SELECT bi.input_id, bi.output_id, bi.quantity FROM traceability_batchinput bi"
+            " JOIN lots l ON l.id = bi.input_id AND l.side <> 1"
+        )
+    ctes.append(f"lots(id, side) AS ({' UNION ALL '.join(sides)})")
+    ctes.append(
+        "lot_rows AS (SELECT l.side, b.id, b.lot_code, b.status, b.quantity, b.unit, b.harvested_on, b.crop_id,"
+        " b.farm_id, b.field_id FROM lots l JOIN traceability_batch b ON b.id = l.id)"
+    )
+    ctes.append(f"links(i, o, q) AS ({' UNION ALL '.join(links)})")
+    # Shipping and receiving lines in two steps: first which lines of the traced lot and its
+    # descendants belong to such an event, from indexes alone (the lines' (batch, event) index and
+    # the partial index traceevent_movement_idx), then only the lines and events found are read.
+    materialized = "MATERIALIZED" if postgres else ""
+    ctes.append(
+        f"""movements AS {materialized} (
+        SELECT x.batch_id, x.event_id FROM traceability_eventbatch x
+        JOIN lots l ON l.id = x.batch_id AND l.side <> 1
+        JOIN traceability_traceevent y ON y.id = x.event_id AND y.kind IN ('shipping', 'receiving')
+        WHERE {"1 = 1" if forward else "1 = 0"}
+          AND NOT EXISTS (SELECT 1 FROM traceability_traceevent c WHERE c.corrects_id = x.event_id)
+    )"""
+    )
+    lot_columns = [f"{name}{text}" if name == "quantity" else name for name in _LOT_COLUMNS]
+    parts = [
+        columns(lot_columns, "FROM lot_rows"),
+        columns(["i", "o", f"q{text}"], "FROM links"),
+        columns(
+            ["e.kind", "e.occurred_at", *keys, "eb.batch_id", f"eb.quantity{text}", "eb.unit", "e.id"],
+            "FROM movements m JOIN traceability_eventbatch eb ON eb.event_id = m.event_id AND eb.batch_id = m.batch_id"
+            " JOIN traceability_traceevent e ON e.id = m.event_id",
+        ),
+        rows("id, code, name_zh, name_en", "FROM farms_crop WHERE id IN (SELECT crop_id FROM lot_rows)"),
+        rows(
+            "f.id, f.name_zh, f.name_en, v.id, v.code, v.name_zh, v.name_en, coalesce(v.gln, '')",
+            "FROM farms_farm f JOIN farms_village v ON v.id = f.village_id"
+            " WHERE f.id IN (SELECT farm_id FROM lot_rows)",
+        ),
+        rows("id, name_zh, name_en", "FROM farms_field WHERE id IN (SELECT field_id FROM lot_rows)"),
+    ]
+    # ::text: psycopg2 would decode a json value itself.
+    return f"WITH RECURSIVE {', '.join(ctes)} SELECT {array}({', '.join(parts)}){text}"
+
+
+class _Columns:
+    """The decoded query result, column by column; builds Lots, Links and ShipmentStops on demand."""
+
+    def __init__(self, document: str):
+        lots, links, moves, crops, farms, fields = json.loads(document)
+        # array_agg over no rows is NULL on PostgreSQL.
+        self.lot_columns = dict(zip(_LOT_COLUMNS, (column or [] for column in lots), strict=True))
+        self.link_columns = [column or [] for column in links]
+        self.move_columns = [column or [] for column in moves]
+        self.crops = {row[0]: tuple(row[1:]) for row in crops}
+        self.farms = {row[0]: (row[0], row[1], row[2]) for row in farms}
+        self.villages = {row[0]: tuple(row[3:]) for row in farms}
+        self.fields = {row[0]: tuple(row) for row in fields}
+        self.fields[None] = (None, "", "")
+        self.decimals = _Decimals()
+
+    def count(self, side: int) -> int:
+        return self.lot_columns["side"].count(side)
+
+    def lots(self, side: int) -> list[Lot]:
+        c = self.lot_columns
+        crops, farms, fields, villages, dec = self.crops, self.farms, self.fields, self.villages, self.decimals
+        dates: dict[str | None, date | None] = {None: None}
+        new = tuple.__new__
+        lots = []
+        for s, pk, code, status, qty, unit, harvested, crop_id, farm_id, field_id in zip(*c.values(), strict=True):
+            if s != side:
+                continue
+            day = dates.get(harvested, dates)
+            if day is dates:
+                day = dates[harvested] = date.fromisoformat(harvested)
+            lots.append(
+                new(Lot, (pk, code, status, dec[qty], unit, day) + crops[crop_id] + farms[farm_id]
+                    + fields[field_id] + villages[farm_id])
+            )  # fmt: skip
+        lots.sort(key=attrgetter("lot_code"))
+        return lots
+
+    @cached_property
+    def codes(self) -> dict[int, str]:
+        return dict(zip(self.lot_columns["id"], self.lot_columns["lot_code"], strict=True))
+
+    def links(self) -> list[Link]:
+        codes, new, dec = self.codes, tuple.__new__, self.decimals
+        links = [new(Link, (codes[i], codes[o], dec[q])) for i, o, q in zip(*self.link_columns, strict=True)]
+        # By input then output lot code: a link is unique per pair, so the quantity never decides.
+        links.sort()
+        return links
+
+    def shipments(self) -> list[ShipmentStop]:
+        """Stops from the movement lines in time order: the last shipping and the last receiving
+        time win, shipping lines give the lots carried."""
+        codes = self.codes
+        moves = sorted(zip(*self.move_columns, strict=True), key=lambda row: (_moment(row[1]), row[-1]))
+        stops: dict[str, ShipmentStop] = {}
+        shipping = TraceEvent.Kind.SHIPPING.value
+        for kind, occurred_at, code, store, store_gln, city, retailer, batch_id, qty, unit, _event in moves:
+            code = code or ""
+            stop = stops.get(code)
+            if stop is None:
+                stop = stops[code] = ShipmentStop(code, store or "", store_gln or "", city or "", retailer or "")
+            if kind == shipping:
+                stop.shipped_at = occurred_at
+                stop.lots.append((codes[batch_id], self.decimals[qty], unit))
+            else:
+                stop.received_at = occurred_at
+        for stop in stops.values():
+            stop.shipped_at, stop.received_at = _moment(stop.shipped_at), _moment(stop.received_at)
+            stop.lots.sort()
+        return sorted(stops.values(), key=lambda s: (s.shipped_at is None, s.shipped_at or datetime.min, s.shipment))
 
 
 def trace_lot(batch: Batch, *, direction: str = "both") -> Trace:
     """The trace of a lot: backward to every input lot and its farm, field and village; forward to
     every lot made from it and the shipments and stores that received them.
 
-    Per direction the recursive CTE runs once (once more for each follow-up query on SQLite):
-    about four queries backward, five forward.
+    One query whatever the direction and the size (see _trace_sql); the lists of the result are
+    built when first read.
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}")
-    with fast_plans():
-        [lot] = _lots(_fetch("WITH closure(id) AS (SELECT %s)" + _BATCHES, [batch.pk]))
-        result = Trace(lot=lot, direction=direction)
-        links: list[Link] = []
-        if direction in ("both", "backward"):
-            result.ancestors, found = _walk(batch, _UP, "output_id", with_movements=False)
-            links += found
-        if direction in ("both", "forward"):
-            result.descendants, found, result.shipments = _walk(batch, _DOWN, "input_id", with_movements=True)
-            links += found
-    # Backward links end in the traced lot or an ancestor, forward ones start in it or a
-    # descendant: the two lists never share a link.
-    result.links = sorted(links, key=lambda link: (link.input_lot, link.output_lot))
-    return result
-
-
-def _walk(batch: Batch, cte: str, column: str, *, with_movements: bool):
-    """The closure one way: its lots, the links among them and the seed, and (forward) the shipments."""
-    closure = cte.format(seeds="%s")
-    lots = _lots(_fetch(closure + _BATCHES, [batch.pk]))
-    codes = {lot.id: lot.lot_code for lot in lots}
-    codes[batch.pk] = batch.lot_code
-    if connection.vendor == "postgresql":
-        prefix, lots_sql, params = "", "= ANY(%s)", [list(codes)]
-    else:
-        prefix = closure + ", lots(id) AS (SELECT id FROM closure UNION SELECT %s) "
-        lots_sql, params = "IN (SELECT id FROM lots)", [batch.pk, batch.pk]
-    rows = _fetch(prefix + _LINKS.format(column=column, lots=lots_sql), params)
-    links = [Link(codes[i], codes[o], _dec(q)) for i, o, q in rows if i in codes and o in codes]
-    if not with_movements:
-        return lots, links
-    movements = _fetch(prefix + _MOVEMENTS.format(lots=lots_sql, keys=_json_keys()), params)
-    return lots, links, _shipments(movements, codes)
+    with fast_plans(), connection.cursor() as cursor:
+        cursor.execute(_trace_sql(direction), {"seed": batch.pk})
+        [document] = cursor.fetchone()
+    columns = _Columns(document)
+    [lot] = columns.lots(0)
+    return Trace(lot=lot, direction=direction, columns=columns)

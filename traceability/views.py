@@ -28,6 +28,11 @@ EXPORTS = {
 }
 
 
+# Long lists on the trace and recall pages stop here: a lot with 10,000 descendants would make a
+# page of megabytes. The counts are shown, and the downloads carry every row.
+ROWS_SHOWN = 100
+
+
 def _visible_lot(user, lot_code: str) -> Batch:
     return get_object_or_404(Batch.objects.visible_to(user).select_related("farm__village", "crop"), lot_code=lot_code)
 
@@ -47,13 +52,26 @@ def trace(request: HttpRequest) -> HttpResponse:
     context = {"lot_code": lot_code, "direction": direction, "directions": DIRECTIONS, "formats": list(EXPORTS)}
     if lot_code:
         batch = _visible_lot(request.user, lot_code)
+        result = trace_lot(batch, direction=direction)
         context.update(
             batch=batch,
-            trace=trace_lot(batch, direction=direction),
+            trace=result,
+            shown=_first_rows(result),
+            rows_shown=ROWS_SHOWN,
             may_recall=services.may_open_recall(request.user, batch),
             open_recalls=list(batch.recalls.open()),
         )
     return render(request, "traceability/trace.html", context)
+
+
+def _first_rows(result) -> dict[str, list]:
+    """The first ROWS_SHOWN rows of each list of a trace the page shows."""
+    lists = {"shipments": result.shipments, "links": result.links}
+    if result.direction != "forward":
+        lists["ancestors"] = result.ancestors
+    if result.direction != "backward":
+        lists["descendants"] = result.descendants
+    return {name: rows[:ROWS_SHOWN] for name, rows in lists.items()}
 
 
 @login_required
@@ -102,10 +120,14 @@ def recall_list(request: HttpRequest) -> HttpResponse:
 def recall_detail(request: HttpRequest, pk: int) -> HttpResponse:
     recall = get_object_or_404(_recalls(request.user), pk=pk)
     holds = recall.holds.select_related("batch__crop").order_by("batch__lot_code")
+    result = trace_lot(recall.batch, direction="forward")
     context = {
         "recall": recall,
-        "holds": holds,
-        "trace": trace_lot(recall.batch, direction="forward"),
+        "holds": holds[:ROWS_SHOWN],
+        "hold_count": holds.count(),
+        "trace": result,
+        "shipments": result.shipments[:ROWS_SHOWN],
+        "rows_shown": ROWS_SHOWN,
         "may_close": recall.is_open and services.may_open_recall(request.user, recall.batch),
     }
     return render(request, "traceability/recall_detail.html", context)

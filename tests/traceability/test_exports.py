@@ -2,11 +2,13 @@ import copy
 import csv
 import io
 import json
+import os
 from datetime import date
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 import jsonschema
+import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -19,7 +21,14 @@ from traceability import exports
 from traceability.models import TraceEvent
 from traceability.services import record_correction
 
-SCHEMA_PATH = Path(settings.BASE_DIR).parent / "shared/standards/epcis/EPCIS-JSON-Schema.json"
+# The official schema lives in ../shared/standards beside the repository (CI has it there);
+# EPCIS_SCHEMA points elsewhere. Tests that need it skip, with this reason, where it is missing.
+SCHEMA_PATH = Path(
+    os.environ.get("EPCIS_SCHEMA") or Path(settings.BASE_DIR).parent / "shared/standards/epcis/EPCIS-JSON-Schema.json"
+)
+requires_schema = pytest.mark.skipif(
+    not SCHEMA_PATH.exists(), reason=f"needs the official EPCIS 2.0 JSON schema at {SCHEMA_PATH} (or set EPCIS_SCHEMA)"
+)
 
 SOURCE = "王家果园, 仙居县杨梅村"
 GLN = "9520000000011"
@@ -100,6 +109,7 @@ class EpcisTests(TestCase):
     def setUp(self):
         self.s = Scenario()
 
+    @requires_schema
     def test_the_document_validates_against_the_official_schema(self):
         cooling = TraceEvent.objects.get(kind="cooling")
         correction, replacement = record_correction(
@@ -156,6 +166,7 @@ class EpcisTests(TestCase):
     def test_a_lot_of_a_crop_without_gtin_gets_an_http_class_uri(self):
         self.assertEqual(exports.lot_class_uri("XJ-TEA/1", ""), "http://127.0.0.1:8000/lot/XJ-TEA%2F1")
 
+    @requires_schema
     def test_a_broken_document_does_not_validate(self):
         document = exports.epcis_document(exports.events_for_lot(self.s.m1))
         validator = epcis_validator()
@@ -189,6 +200,7 @@ class EuAndCommandTests(TestCase):
             ],
         )  # fmt: skip
 
+    @requires_schema
     def test_the_commands_write_the_files_and_refuse_a_bad_range(self):
         with TemporaryDirectory() as tmp:
             out = Path(tmp)
