@@ -19,6 +19,10 @@ urlpatterns = [
     path("", include("shipments.urls")),
 ]
 
+# Unmatched URLs and crashes: JSON in the API's error format under /api/, HTML pages elsewhere.
+handler404 = "config.views.page_not_found"
+handler500 = "config.views.server_error"
+
 if settings.DEBUG:
     from django.conf.urls.static import static
 

@@ -91,8 +91,9 @@ def affected_stores(recall: Recall, shipments: list[AffectedShipment] | None = N
     return sorted(stores.values(), key=lambda s: (s.retailer, s.store))
 
 
-def recall_report_csv(recall: Recall) -> bytes:
-    """One row per affected shipment and lot, with the shipment's scan figures (UTF-8 with BOM)."""
+def recall_report_csv(recall: Recall, shipments: list[AffectedShipment] | None = None) -> bytes:
+    """One row per affected shipment and lot, with the shipment's scan figures (UTF-8 with BOM).
+    `shipments` limits the report to those (the ones a caller may see); default all."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(
@@ -103,7 +104,7 @@ def recall_report_csv(recall: Recall) -> bytes:
     def when(moment):
         return timezone.localtime(moment).isoformat() if moment else ""
 
-    for s in affected_shipments(recall):
+    for s in affected_shipments(recall) if shipments is None else shipments:
         for lot_code, quantity, unit in s.lots:
             writer.writerow(
                 [recall.pk, recall.batch.lot_code, s.public_code, s.status, s.store, s.store_city, s.retailer,

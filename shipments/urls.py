@@ -13,5 +13,8 @@ urlpatterns = [
     path("shipments/<str:code>/", views.shipment_detail, name="shipment_detail"),
     path("shipments/<str:code>/items/", views.shipment_add_items, name="shipment_add_items"),
     path("shipments/<str:code>/items/remove/", views.shipment_remove_item, name="shipment_remove_item"),
+    # A recall's affected shipments live here, not in traceability, which never imports shipments.
+    path("recalls/<int:pk>/shipments/", views.recall_shipments, name="recall_shipments"),
+    path("recalls/<int:pk>/shipments.csv", views.recall_shipments_csv, name="recall_shipments_csv"),
     path("shipments/<str:code>/<str:action>/", views.shipment_action, name="shipment_action"),
 ]

@@ -17,14 +17,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from farms.models import Village
-from shipments import services
+from shipments import recall_report, services
 from shipments.forms import ShipmentFilterForm, ShipmentForm
 from shipments.models import Scan, Shipment, ShipmentItem, Store
-from traceability.models import Batch
+from traceability.models import Batch, Recall
 
 SERVICE_ERRORS = (
     services.ShipmentStateError,
@@ -212,7 +212,9 @@ def shipment_add_items(request: HttpRequest, code: str) -> HttpResponse:
     except SERVICE_ERRORS as exc:
         messages.error(request, str(exc))
         return _detail(request, shipment, typed, status=400)
-    messages.success(request, _("%(count)s batches added.") % {"count": len(lines)})
+    messages.success(
+        request, ngettext("%(count)s batch added.", "%(count)s batches added.", len(lines)) % {"count": len(lines)}
+    )
     return redirect("shipment_detail", code=shipment.public_code)
 
 
@@ -261,3 +263,37 @@ def shipment_action(request: HttpRequest, code: str, action: str) -> HttpRespons
     else:
         messages.success(request, done)
     return redirect("shipment_detail", code=shipment.public_code)
+
+
+def _affected_shipments(user, recall: Recall) -> list[tuple[recall_report.AffectedShipment, Shipment]]:
+    """The recall's affected shipments that the user may see, each with its Shipment row."""
+    affected = recall_report.affected_shipments(recall)
+    rows = Shipment.objects.visible_to(user).select_related("store__retailer", "origin_village")
+    rows = {row.public_code: row for row in rows.filter(public_code__in=[a.public_code for a in affected])}
+    return [(a, rows[a.public_code]) for a in affected if a.public_code in rows]
+
+
+@login_required
+def recall_shipments(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who to call: the shipments holding the recalled lots, their stores, and consumers' scans."""
+    recall = get_object_or_404(Recall.objects.visible_to(request.user).select_related("batch"), pk=pk)
+    pairs = _affected_shipments(request.user, recall)
+    # affected_stores keys stores by their Chinese names; pair each with its row for the local name.
+    rows = {(row.store.name_zh, row.store.city_zh, row.store.retailer.name_zh): row.store for _a, row in pairs}
+    stores = recall_report.affected_stores(recall, [a for a, _row in pairs])
+    context = {
+        "recall": recall,
+        "pairs": pairs,
+        "stores": [(store, rows[(store.store, store.store_city, store.retailer)]) for store in stores],
+    }
+    return render(request, "shipments/staff/recall_shipments.html", context)
+
+
+@login_required
+def recall_shipments_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    recall = get_object_or_404(Recall.objects.visible_to(request.user).select_related("batch"), pk=pk)
+    pairs = _affected_shipments(request.user, recall)
+    body = recall_report.recall_report_csv(recall, [a for a, _row in pairs])
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="recall-{recall.pk}-shipments.csv"'
+    return response

@@ -112,8 +112,6 @@ class BatchEventForm(forms.Form):
                 del self.fields[name]
         if "photo" in self.fields:
             self.fields["photo"].widget.attrs["accept"] = "image/*"
-        if kind == EventKind.COOLING:
-            self.fields["temperature_c"].required = False
 
     def clean_occurred_at(self):
         value = self.cleaned_data["occurred_at"]

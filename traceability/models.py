@@ -352,6 +352,12 @@ class RecallQuerySet(models.QuerySet):
     def open(self) -> "RecallQuerySet":
         return self.filter(closed_at__isnull=True)
 
+    def visible_to(self, user) -> "RecallQuerySet":
+        """Recalls of the lots the user may see (Batch.objects.visible_to): auditors all."""
+        if Membership.objects.sees_everything(user):
+            return self
+        return self.filter(batch__in=Batch.objects.visible_to(user))
+
 
 class Recall(models.Model):
     """A recall of a batch and everything made from it. Kept forever as the record of who, when and why."""

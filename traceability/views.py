@@ -104,10 +104,9 @@ def export(request: HttpRequest, name: str) -> HttpResponse:
 
 
 def _recalls(user):
-    recalls = Recall.objects.select_related("batch__crop", "batch__farm__village", "opened_by", "closed_by")
-    if Membership.objects.sees_everything(user):
-        return recalls
-    return recalls.filter(batch__in=Batch.objects.visible_to(user))
+    return Recall.objects.visible_to(user).select_related(
+        "batch__crop", "batch__farm__village", "opened_by", "closed_by"
+    )
 
 
 @login_required

@@ -10,7 +10,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase, override_settings
 from PIL import Image
 
-from tests.support import in_english, make_batch, make_crop, make_farm, make_field, make_user, make_village
+from tests.support import (
+    in_english,
+    make_batch,
+    make_crop,
+    make_delivered_shipment,
+    make_farm,
+    make_field,
+    make_user,
+    make_village,
+)
 from traceability.models import Batch, TraceEvent
 
 
@@ -130,6 +139,26 @@ class BatchPageTests(TestCase):
         self.assertEqual(list(response.context["form"].errors), ["temperature_c"])
         self.assertIn('value="冷库二号"', response.content.decode())
         self.assertEqual(TraceEvent.objects.count(), 0)
+
+    def test_the_history_links_each_shipment_of_the_batch(self):
+        batch = make_batch(self.farm, self.crop, "XJ-WAX-20260612-001", status="packed")
+        code = make_delivered_shipment(batches=[batch]).public_code
+        response = self.client.get("/batches/XJ-WAX-20260612-001/")
+        self.assertContains(response, f'<a class="code" href="/shipments/{code}/">{code}</a>', count=2, html=True)
+        self.assertEqual(self.client.get(f"/shipments/{code}/").status_code, 200)
+
+    def test_a_cooling_record_needs_its_temperature(self):
+        # The guide's "cooling with its temperature": without one the consumer page shows a bare step.
+        make_batch(self.farm, self.crop, "XJ-WAX-20260612-001")
+        response = self.client.post(
+            "/batches/XJ-WAX-20260612-001/record/cooling/", {"occurred_at": "2026-06-12T08:00", "temperature_c": ""}
+        )
+        self.assertEqual(list(response.context["form"].errors), ["temperature_c"])
+        self.assertEqual(TraceEvent.objects.count(), 0)
+        self.client.post(
+            "/batches/XJ-WAX-20260612-001/record/cooling/", {"occurred_at": "2026-06-12T08:00", "temperature_c": "3.5"}
+        )
+        self.assertEqual(TraceEvent.objects.get().data["temperature_c"], 3.5)
 
     def test_a_quality_test_stores_its_photo_under_media_root_and_its_path_in_the_event(self):
         media = tempfile.mkdtemp()

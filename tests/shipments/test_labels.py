@@ -321,6 +321,14 @@ class PrintLabelsPageTests(LabelFixture):
         self.assertContains(response, f'action="{self.download_url()}"')
         self.assertContains(response, "XJ-WAX-20260614-001")
 
+    def test_the_page_reads_in_english_and_leads_back_to_the_shipment(self):
+        self.client.force_login(self.alice)
+        response = self.client.get(self.page_url(), HTTP_ACCEPT_LANGUAGE="en")
+        self.assertContains(response, "Xianju Waxberry Village → 上海静安店 ·")  # the store has no English name
+        self.assertContains(response, "<td>Waxberry</td>", html=True)
+        code = self.shipment.public_code
+        self.assertContains(response, f'<a href="/shipments/{code}/">Back to the shipment</a>', html=True)
+
     def test_retailer_staff_village_members_and_superusers_download_labels_that_scan(self):
         for user in (self.alice, self.bob, self.root):
             with self.subTest(user=user.username):

@@ -4,6 +4,7 @@ from io import StringIO
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import TestCase
+from django.utils import timezone
 
 from farms.models import Crop, Farm, Field, Membership, Recipe, Village
 from shipments.models import Retailer, RetailerStaff, Scan, Shipment, ShipmentItem, Store
@@ -77,3 +78,26 @@ class SeedDemoTests(TestCase):
         call_command("seed_demo", stdout=StringIO())
         self.assertEqual(counts(), before)
         self.assertEqual(set(Shipment.objects.values_list("public_code", flat=True)), codes)
+
+    def test_every_shipment_is_created_before_it_moves_and_nothing_happens_in_the_future(self):
+        now = timezone.now()
+        for shipment in Shipment.objects.all():
+            movements = [shipment.dispatched_at, shipment.delivered_at]
+            self.assertEqual(
+                [moment for moment in movements if moment is not None and moment <= shipment.created_at],
+                [],
+                shipment.reference,
+            )
+            self.assertLess(shipment.created_at, now, shipment.reference)
+            if shipment.delivered_at:
+                self.assertLess(shipment.delivered_at, now, shipment.reference)
+        self.assertEqual(Scan.objects.filter(scanned_at__gt=now).count(), 0)
+        self.assertEqual(TraceEvent.objects.filter(occurred_at__gt=now).count(), 0)
+
+    def test_harvest_and_packing_carry_the_batch_quantity_and_quality_tests_a_result_the_pages_know(self):
+        for batch in Batch.objects.filter(inputs__isnull=True):
+            lines = EventBatch.objects.filter(batch=batch, event__kind__in=["harvest", "packing"])
+            self.assertEqual([line.quantity for line in lines], [batch.quantity, batch.quantity], batch.lot_code)
+            self.assertEqual({line.unit for line in lines}, {batch.unit})
+        results = set(TraceEvent.objects.filter(kind="quality_test").values_list("data__result", flat=True))
+        self.assertEqual(results, {"pass"})

@@ -35,13 +35,21 @@ class ShipmentPageTests(TestCase):
         self.assertRedirects(response, f"/shipments/{shipment.public_code}/")
         return shipment
 
+    def test_the_navigation_offers_retailer_staff_the_trace_where_recalls_start(self):
+        response = self.client.get("/")
+        self.assertContains(response, '<a href="/trace/">Trace a lot</a>', html=True)
+        self.assertEqual(self.client.get("/trace/").status_code, 200)
+
     def test_creating_a_shipment_and_picking_batches_by_remaining_quantity(self):
         shipment = self.create()
         self.assertEqual((shipment.store, shipment.carrier, shipment.created_by), (self.store, "顺丰冷链", self.alice))
         page = self.client.get(f"/shipments/{shipment.public_code}/")
         self.assertEqual([batch.lot_code for batch, _ in page.context["available"]], ["XJ-WAX-20260612-001"])
-        response = self.client.post(f"/shipments/{shipment.public_code}/items/", {"qty:XJ-WAX-20260612-001": "40"})
+        response = self.client.post(
+            f"/shipments/{shipment.public_code}/items/", {"qty:XJ-WAX-20260612-001": "40"}, follow=True
+        )
         self.assertRedirects(response, f"/shipments/{shipment.public_code}/")
+        self.assertEqual([str(m) for m in response.context["messages"]], ["1 batch added."])
         self.assertEqual(
             list(shipment.items.values_list("batch__lot_code", "quantity")),
             [("XJ-WAX-20260612-001", Decimal("40.000"))],

@@ -91,3 +91,5 @@ class TraceThroughTransformationsTests(TestCase):
             self.assertIn(code, text)
         self.assertIn(self.s.shipment.public_code, text)
         self.assertNotIn(self.s.l3.lot_code, text)
+        # Dispatched 08:00 UTC, received the next day 08:00 UTC: printed in Shanghai time.
+        self.assertIn(" 2026-06-14 16:00+0800 / 2026-06-15 16:00+0800: ", text)

@@ -38,6 +38,17 @@ class TracePageTests(TestCase):
         self.assertContains(response, f"/trace/export/fsma.xlsx?lot={self.s.m1.lot_code}")
         self.assertFalse(response.context["may_recall"])
 
+    def test_the_trace_reads_in_english_and_links_each_shipment(self):
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+        response = self.get_trace(self.auditor, self.s.l2.lot_code)
+        self.assertContains(response, "<p>Li Family Orchard / Xianju Waxberry Village</p>", html=True)
+        lot = self.s.m1.lot_code
+        self.assertContains(
+            response, f'<tr><td><a href="?lot={lot}">{lot}</a></td><td>70 kg</td><td>Packed</td></tr>', html=True
+        )
+        code = self.s.shipment.public_code
+        self.assertContains(response, f'<a class="row-title code" href="/shipments/{code}/">{code}</a>', html=True)
+
     def test_village_members_and_supplied_retailer_staff_see_the_lot_others_get_404(self):
         self.assertEqual(self.get_trace(self.s.coordinator, self.s.m1.lot_code).status_code, 200)
         self.assertEqual(self.get_trace(self.rita, self.s.m1.lot_code).status_code, 200)

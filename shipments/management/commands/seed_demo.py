@@ -210,7 +210,7 @@ class Command(BaseCommand):
             )
             morning = timezone.make_aware(datetime.combine(harvested, time(5, 30)))
 
-            def event(kind, hours, data, _batch=batch, _key=key, _actor=actor, _morning=morning):
+            def event(kind, hours, data, quantity=None, _batch=batch, _key=key, _actor=actor, _morning=morning):
                 record_batch_event(
                     batch=_batch,
                     kind=kind,
@@ -218,9 +218,12 @@ class Command(BaseCommand):
                     actor=_actor,
                     data=data,
                     client_id=uuid.uuid5(DEMO_NAMESPACE, f"{_key}:{kind}:{hours}"),
+                    quantity=quantity,
                 )
 
-            event("harvest", 0, {"quantity": qty, "unit": unit, "picked_by": "合作社采摘队"})
+            # Harvest and packing carry their quantity on the event line, as the web form records
+            # them: FSMA 204 exports and the batch history read it there.
+            event("harvest", 0, {"picked_by": "合作社采摘队"}, Decimal(qty))
             if cool_c is not None:
                 event("cooling", 2, {"temperature_c": cool_c, "method": "预冷库强制通风预冷"})
             event(
@@ -228,11 +231,13 @@ class Command(BaseCommand):
                 3,
                 {
                     "test": "农药残留快速检测",
-                    "result": "合格",
+                    "result": "pass",
                     "lab": f"{village.county_zh.split('市')[-1]}农产品质量安全检测站",
                 },
             )
-            event("packing", 4, {"packaging": "5 千克泡沫保鲜箱", "reference_document": f"PK-{key.upper()}"})
+            event(
+                "packing", 4, {"packaging": "5 千克泡沫保鲜箱", "reference_document": f"PK-{key.upper()}"}, Decimal(qty)
+            )
             batches[key] = batch
         # Sorting: the best of two waxberry lots become a gift-box lot, so traces show a genealogy.
         wax1, wax2 = batches["xj-wax-1"], batches["xj-wax-2"]
@@ -276,6 +281,12 @@ class Command(BaseCommand):
             packed_at = TraceEvent.objects.filter(lines__batch__in=[batches[k] for k, _q in items]).aggregate(
                 last=Max("occurred_at")
             )["last"]
+            # Made half an hour before it leaves, not at seed time (created_at is not editable, and
+            # a shipment "created" after it was dispatched reads as a defect).
+            Shipment.objects.filter(pk=shipment.pk).update(created_at=packed_at + timedelta(minutes=30))
+            # Seeded shortly after midnight, the newest lots were packed only ~14 hours ago: the
+            # delivery never lies in the future, so neither do the scans that follow it.
+            delivered_at = min(packed_at + timedelta(hours=20), timezone.now() - timedelta(hours=3))
             if state == "packed":
                 shipping.pack_shipment(shipment=shipment)
             elif state == "cancelled":
@@ -284,8 +295,8 @@ class Command(BaseCommand):
                 shipping.dispatch_shipment(shipment=shipment, actor=actor, when=packed_at + timedelta(hours=1))
                 self.transit_reading(shipment, {k: batches[k] for k, _q in items}, packed_at + timedelta(hours=7))
                 if state == "delivered":
-                    shipping.receive_shipment(shipment=shipment, actor=actor, when=packed_at + timedelta(hours=20))
-                    self.scans(shipment, packed_at + timedelta(hours=22))
+                    shipping.receive_shipment(shipment=shipment, actor=actor, when=delivered_at)
+                    self.scans(shipment, delivered_at + timedelta(hours=2))
 
     def transit_reading(self, shipment: Shipment, batches: dict[str, Batch], when) -> None:
         """A reefer logger's reading on the road, for each batch of the shipment."""

@@ -1,7 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from traceability.models import Batch
 from traceability.trace import DIRECTIONS, trace_lot
+
+
+def local(moment) -> str:
+    """In the display time zone (TIME_ZONE, Asia/Shanghai), as the web pages show it, with its offset."""
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M%z}" if moment else "-"
 
 
 class Command(BaseCommand):
@@ -33,8 +39,7 @@ class Command(BaseCommand):
             write(f"Shipments: {len(trace.shipments)}")
             for stop in trace.shipments:
                 lots = ", ".join(f"{code} {qty} {unit}" for code, qty, unit in stop.lots)
-                shipped = f"{stop.shipped_at:%Y-%m-%d %H:%M}" if stop.shipped_at else "-"
-                received = f"{stop.received_at:%Y-%m-%d %H:%M}" if stop.received_at else "-"
+                shipped, received = local(stop.shipped_at), local(stop.received_at)
                 write(
                     f"  {stop.shipment} -> {stop.store} ({stop.store_city}, {stop.retailer}) "
                     f"{shipped} / {received}: {lots}"
