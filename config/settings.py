@@ -209,6 +209,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+# Off by default because TLS usually ends at the proxy; turn both on once the site is HTTPS-only
+# (`manage.py check --deploy` reminds you). Load balancers' health checks stay on plain HTTP.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 
 # The consumer page writes Scan rows in small batches (shipments.scan_writer): at most this many
 # rows, or rows this many seconds old, wait in a process. 1 writes every scan at once.

@@ -52,3 +52,14 @@ class SettingsValidationTests(SimpleTestCase):
     def test_it_requires_allowed_hosts_outside_debug(self):
         result = start(DEBUG="0", SECRET_KEY="x" * 50)
         self.assertIn("ALLOWED_HOSTS is empty", result.stderr)
+
+
+class HttpsRedirectTests(SimpleTestCase):
+    def test_with_ssl_redirect_pages_move_to_https_but_the_health_check_stays_on_http(self):
+        from django.test import Client, override_settings
+
+        with override_settings(SECURE_SSL_REDIRECT=True):
+            client = Client()
+            self.assertEqual(client.get("/healthz").status_code, 200)
+            response = client.get("/accounts/login/")
+            self.assertEqual((response.status_code, response["Location"]), (301, "https://testserver/accounts/login/"))
