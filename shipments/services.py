@@ -68,7 +68,7 @@ def _locked(shipment: Shipment, allowed: tuple[str, ...], action: str) -> Shipme
     if locked.status not in allowed:
         raise ShipmentStateError(
             _("Cannot %(action)s a shipment that is %(status)s.")
-            % {"action": action, "status": locked.get_status_display()}
+            % {"action": action, "status": str(locked.get_status_display()).lower()}
         )
     return locked
 

@@ -80,7 +80,7 @@ class ShipmentPageTests(TestCase):
         self.client.post(f"/shipments/{shipment.public_code}/dispatch/")
         self.assertEqual(Shipment.objects.get().status, "dispatched")
         response = self.client.post(f"/shipments/{shipment.public_code}/cancel/", follow=True)
-        self.assertIn("Cannot cancel a shipment that is Dispatched.", response.content.decode())
+        self.assertIn("Cannot cancel a shipment that is dispatched.", response.content.decode())
         self.client.post(f"/shipments/{shipment.public_code}/receive/")
         self.assertEqual(Shipment.objects.get().status, "delivered")
         self.assertEqual(
