@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from farms.models import Crop, Farm, Village
 from traceability.models import Batch, Unit
+from traceability.services import lot_code_prefix, next_lot_number
 
 MAX_ROWS = 5000
 
@@ -239,14 +240,9 @@ def import_batches(*, village: Village, file, actor) -> ImportResult:
     for farm, field_obj, crop, quantity, unit, dates, lot_code in planned:
         if not lot_code:
             day = dates["harvested_on"] or dates["planted_on"] or timezone.localdate()
-            prefix = f"{village.code}-{crop.code}-{day:%Y%m%d}-"
+            prefix = lot_code_prefix(village=village, crop=crop, day=day)
             if prefix not in next_number:
-                taken = Batch.objects.filter(lot_code__startswith=prefix).values_list("lot_code", flat=True)
-                numbers = [int(c[len(prefix) :]) for c in taken if c[len(prefix) :].isdigit()]
-                numbers += [
-                    int(c[len(prefix) :]) for c in seen_codes if c.startswith(prefix) and c[len(prefix) :].isdigit()
-                ]
-                next_number[prefix] = max(numbers, default=0) + 1
+                next_number[prefix] = next_lot_number(prefix, also_taken=seen_codes)
             lot_code = f"{prefix}{next_number[prefix]:03d}"
             next_number[prefix] += 1
         batches.append(
@@ -259,7 +255,7 @@ def import_batches(*, village: Village, file, actor) -> ImportResult:
                 unit=unit,
                 planted_on=dates["planted_on"],
                 harvested_on=dates["harvested_on"],
-                status=Batch.Status.HARVESTED if dates["harvested_on"] else Batch.Status.GROWING,
+                status=Batch.initial_status(dates["harvested_on"]),
                 created_by=actor,
                 created_at=now,
             )

@@ -132,6 +132,11 @@ class Batch(models.Model):
     def __str__(self) -> str:
         return self.lot_code
 
+    @staticmethod
+    def initial_status(harvested_on) -> str:
+        """A batch registered with a harvest date starts harvested, otherwise growing."""
+        return BatchStatus.HARVESTED if harvested_on else BatchStatus.GROWING
+
     def remaining_quantity(self) -> Decimal:
         return self.quantity - self.allocated_quantity
 

@@ -121,12 +121,21 @@ def release(*, batch_id: int, quantity: Decimal) -> None:
     Batch.objects.select_for_update().filter(pk=batch_id).update(allocated_quantity=F("allocated_quantity") - quantity)
 
 
+def lot_code_prefix(*, village: Village, crop: Crop, day) -> str:
+    return f"{village.code}-{crop.code}-{day:%Y%m%d}-"
+
+
+def next_lot_number(prefix: str, also_taken=()) -> int:
+    """One more than the highest number after `prefix` among stored lot codes and `also_taken`."""
+    stored = Batch.objects.filter(lot_code__startswith=prefix).values_list("lot_code", flat=True)
+    suffixes = [code[len(prefix) :] for code in (*stored, *also_taken) if code.startswith(prefix)]
+    return max((int(suffix) for suffix in suffixes if suffix.isdigit()), default=0) + 1
+
+
 def next_lot_code(*, village: Village, crop: Crop, day) -> str:
     """`{village}-{crop}-{YYYYMMDD}-{NNN}`, e.g. XJ-WAX-20260612-003: readable on a crate and unique."""
-    prefix = f"{village.code}-{crop.code}-{day:%Y%m%d}-"
-    taken = Batch.objects.filter(lot_code__startswith=prefix).values_list("lot_code", flat=True)
-    numbers = [int(code[len(prefix) :]) for code in taken if code[len(prefix) :].isdigit()]
-    return f"{prefix}{max(numbers, default=0) + 1:03d}"
+    prefix = lot_code_prefix(village=village, crop=crop, day=day)
+    return f"{prefix}{next_lot_number(prefix):03d}"
 
 
 @transaction.atomic
@@ -161,7 +170,7 @@ def register_batch(
         unit=unit,
         planted_on=planted_on,
         harvested_on=harvested_on,
-        status=Batch.Status.HARVESTED if harvested_on else Batch.Status.GROWING,
+        status=Batch.initial_status(harvested_on),
         created_by=created_by,
         notes=notes,
     )
