@@ -104,7 +104,9 @@ class BatchSerializer(StrictModelSerializer):
         return blank_private(super().to_representation(batch), ["notes"], allowed)
 
 
-class BatchCreateSerializer(StrictModelSerializer):
+class NewLotFields(serializers.Serializer):
+    """What a new lot is, on the caller's own farms: shared by batch registration and transformations."""
+
     farm = ScopedRelatedField(scope=farms_writable_by, queryset=Farm.objects.all())
     field = ScopedRelatedField(
         scope=lambda user: Field.objects.filter(farm__in=farms_writable_by(user)),
@@ -114,8 +116,11 @@ class BatchCreateSerializer(StrictModelSerializer):
     )
     crop = ScopedRelatedField(scope=lambda user: Crop.objects.all(), queryset=Crop.objects.all())
     quantity = serializers.DecimalField(**QUANTITY)
-    lot_code = serializers.RegexField(LOT_CODE, max_length=40, required=False)
     unit = serializers.ChoiceField(choices=Unit.choices, default=Unit.KG)
+
+
+class BatchCreateSerializer(NewLotFields, StrictModelSerializer):
+    lot_code = serializers.RegexField(LOT_CODE, max_length=40, required=False)
 
     class Meta:
         model = Batch
@@ -276,21 +281,11 @@ class TransformationInputSerializer(StrictSerializer):
     quantity = serializers.DecimalField(**QUANTITY)
 
 
-class TransformationCreateSerializer(StrictSerializer):
+class TransformationCreateSerializer(NewLotFields, StrictSerializer):
     """A new lot made from quantities of input lots (sorting, repacking, mixing)."""
 
     kind = serializers.ChoiceField(choices=[(kind, kind) for kind in services.TRANSFORMATION_KINDS], default="sorting")
     inputs = TransformationInputSerializer(many=True, allow_empty=False, max_length=100)
-    farm = ScopedRelatedField(scope=farms_writable_by, queryset=Farm.objects.all())
-    field = ScopedRelatedField(
-        scope=lambda user: Field.objects.filter(farm__in=farms_writable_by(user)),
-        queryset=Field.objects.all(),
-        required=False,
-        allow_null=True,
-    )
-    crop = ScopedRelatedField(scope=lambda user: Crop.objects.all(), queryset=Crop.objects.all())
-    quantity = serializers.DecimalField(**QUANTITY)
-    unit = serializers.ChoiceField(choices=Unit.choices, default=Unit.KG)
     occurred_at = serializers.DateTimeField(required=False)
     client_id = serializers.UUIDField(required=False)
     reference_document = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
