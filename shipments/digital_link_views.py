@@ -12,7 +12,6 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
 
-from farms.models import Crop
 from shipments.models import Shipment
 from traceability import digital_link
 from traceability.models import Batch
@@ -52,11 +51,7 @@ def _link_type(raw: str) -> str:
 def _links(link: digital_link.DigitalLink) -> dict[str, str]:
     if link.lot is None:
         return {}
-    batch = (
-        Batch.objects.filter(lot_code=link.lot, crop__gtin=link.gtin).only("id").first()
-        if Crop.objects.filter(gtin=link.gtin).exists()
-        else None
-    )
+    batch = Batch.objects.filter(lot_code=link.lot, crop__gtin=link.gtin).only("id").first()
     if batch is None:
         return {}
     shipment = (

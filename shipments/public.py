@@ -127,7 +127,7 @@ def page(request: HttpRequest, code: str) -> HttpResponse:
             public_cache.store_page(code, language, version, entry)
         record = _counts_as_scan(request, switched)
         if record:
-            record_scan(
+            scan_writer.add(
                 shipment_id=entry["id"],
                 language=language,
                 client=client_family(request.headers.get("User-Agent", "")),
@@ -135,11 +135,6 @@ def page(request: HttpRequest, code: str) -> HttpResponse:
         count, first = public_cache.scan_counts(code, entry["id"], recorded=record, first=first)
         response = HttpResponse(entry["head"] + _scan_block(count, first).encode() + entry["tail"])
     return _finish(response, language, switched)
-
-
-def record_scan(*, shipment_id: int, language: str, client: str) -> None:
-    """Record one Scan row (written in small batches: see shipments.scan_writer)."""
-    scan_writer.add(shipment_id=shipment_id, language=language, client=client)
 
 
 def _scan_block(count: int, first) -> str:
