@@ -167,6 +167,15 @@ class FarmQuerySet(models.QuerySet):
             | models.Q(village__supplied_retailers__staff__user=user)
         ).distinct()
 
+    def writable_by(self, user) -> "FarmQuerySet":
+        """Farms whose batches a user may register and record: those of the villages the user farms
+        or coordinates."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(village_id__in=Membership.objects.village_ids(user))
+
     def managed_by(self, user) -> "FarmQuerySet":
         """Farms whose fields and details a user may change: a coordinator's village's."""
         if not user.is_authenticated:

@@ -11,18 +11,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from farms.forms import FarmForm, FieldForm, VillagePageForm
-from farms.models import Farm, Field, Membership, Village
-
-
-def coordinated_villages(user):
-    if user.is_superuser:
-        return Village.objects.all()
-    return Village.objects.filter(pk__in=Membership.objects.village_ids(user, roles=(Membership.Role.COORDINATOR,)))
+from farms.models import Farm, Field, Village
 
 
 @login_required
 def village_list(request: HttpRequest) -> HttpResponse:
-    villages = list(coordinated_villages(request.user).order_by("code"))
+    villages = list(Village.objects.managed_by(request.user).order_by("code"))
     if not villages:
         raise Http404
     if len(villages) == 1:
@@ -32,7 +26,7 @@ def village_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def village_edit(request: HttpRequest, code: str) -> HttpResponse:
-    village = get_object_or_404(coordinated_villages(request.user), code=code)
+    village = get_object_or_404(Village.objects.managed_by(request.user), code=code)
     form = VillagePageForm(request.POST or None, request.FILES or None, instance=village)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -43,7 +37,7 @@ def village_edit(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def farm_list(request: HttpRequest) -> HttpResponse:
-    villages = coordinated_villages(request.user)
+    villages = Village.objects.managed_by(request.user)
     if not villages.exists():
         raise Http404
     farms = Farm.objects.managed_by(request.user).select_related("village").prefetch_related("fields")
@@ -52,7 +46,7 @@ def farm_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def farm_create(request: HttpRequest) -> HttpResponse:
-    villages = coordinated_villages(request.user)
+    villages = Village.objects.managed_by(request.user)
     if not villages.exists():
         raise Http404
     form = FarmForm(request.POST or None, villages=villages, initial={"village": villages.first()})
@@ -66,7 +60,7 @@ def farm_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def farm_edit(request: HttpRequest, pk: int) -> HttpResponse:
     farm = get_object_or_404(Farm.objects.managed_by(request.user), pk=pk)
-    form = FarmForm(request.POST or None, instance=farm, villages=coordinated_villages(request.user))
+    form = FarmForm(request.POST or None, instance=farm, villages=Village.objects.managed_by(request.user))
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("The farm is saved."))

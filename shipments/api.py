@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import django_filters
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -34,32 +34,11 @@ from config.api import (
     blank_private,
 )
 from config.idempotency import IdempotentMixin
-from farms.models import Farm, Membership, Village
+from farms.models import Farm, Village
 from shipments import services
 from shipments.models import Retailer, Scan, Shipment, ShipmentItem, Store
 from traceability.api import QUANTITY
 from traceability.models import Batch
-
-
-def retailers_visible_to(user):
-    """Auditors all; staff their retailer; village members the retailers their village supplies."""
-    if not user.is_authenticated:
-        return Retailer.objects.none()
-    if Membership.objects.sees_everything(user):
-        return Retailer.objects.all()
-    return Retailer.objects.filter(
-        Q(staff__user=user) | Q(supplier_villages__in=Membership.objects.village_ids(user))
-    ).distinct()
-
-
-def retailers_managed_by(user):
-    if not user.is_authenticated:
-        return Retailer.objects.none()
-    return Retailer.objects.all() if user.is_superuser else Retailer.objects.filter(staff__user=user)
-
-
-def stores_managed_by(user):
-    return Store.objects.filter(retailer__in=retailers_managed_by(user))
 
 
 @contextmanager
@@ -86,7 +65,7 @@ class RetailerSerializer(StrictModelSerializer):
 
 
 class StoreSerializer(StrictModelSerializer):
-    retailer = ScopedRelatedField(scope=retailers_managed_by, queryset=Retailer.objects.all())
+    retailer = ScopedRelatedField(scope=Retailer.objects.managed_by, queryset=Retailer.objects.all())
 
     class Meta:
         model = Store
@@ -105,7 +84,7 @@ class StoreSerializer(StrictModelSerializer):
 
 
 class StoreUpdateSerializer(StoreSerializer):
-    retailer = ScopedRelatedField(scope=retailers_managed_by, read_only=True)
+    retailer = ScopedRelatedField(scope=Retailer.objects.managed_by, read_only=True)
 
 
 class ShipmentItemSerializer(StrictModelSerializer):
@@ -186,7 +165,7 @@ class ShipmentCreateSerializer(StrictModelSerializer):
     origin_farm = ScopedRelatedField(
         scope=lambda user: Farm.objects.visible_to(user), queryset=Farm.objects.all(), required=False, allow_null=True
     )
-    store = ScopedRelatedField(scope=stores_managed_by, queryset=Store.objects.all())
+    store = ScopedRelatedField(scope=Store.objects.managed_by, queryset=Store.objects.all())
 
     class Meta:
         model = Shipment
@@ -260,10 +239,10 @@ class RetailerViewSet(
     filterset_fields = ["gln"]
 
     def visible(self, user):
-        return retailers_visible_to(user).prefetch_related("supplier_villages")
+        return Retailer.objects.visible_to(user).prefetch_related("supplier_villages")
 
     def writable(self, user):
-        return retailers_managed_by(user)
+        return Retailer.objects.managed_by(user)
 
 
 class StoreViewSet(IdempotentMixin, TenantScopedMixin, viewsets.ModelViewSet):
@@ -277,10 +256,10 @@ class StoreViewSet(IdempotentMixin, TenantScopedMixin, viewsets.ModelViewSet):
         return StoreUpdateSerializer if self.action in ("update", "partial_update") else StoreSerializer
 
     def visible(self, user):
-        return Store.objects.filter(retailer__in=retailers_visible_to(user))
+        return Store.objects.visible_to(user)
 
     def writable(self, user):
-        return stores_managed_by(user)
+        return Store.objects.managed_by(user)
 
 
 class ShipmentViewSet(

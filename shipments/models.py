@@ -22,6 +22,24 @@ def new_public_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
+class RetailerQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "RetailerQuerySet":
+        """Auditors all; staff their retailer; village members the retailers their village supplies."""
+        if not user.is_authenticated:
+            return self.none()
+        if Membership.objects.sees_everything(user):
+            return self.all()
+        return self.filter(
+            Q(staff__user=user) | Q(supplier_villages__in=Membership.objects.village_ids(user))
+        ).distinct()
+
+    def managed_by(self, user) -> "RetailerQuerySet":
+        """Retailers whose stores and shipments a user runs: their staff's."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.all() if user.is_superuser else self.filter(staff__user=user)
+
+
 class Retailer(models.Model):
     name_zh = models.CharField(_("name (Chinese)"), max_length=100, unique=True)
     name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
@@ -38,6 +56,8 @@ class Retailer(models.Model):
         Village, verbose_name=_("supplier villages"), related_name="supplied_retailers", blank=True
     )
 
+    objects = RetailerQuerySet.as_manager()
+
     class Meta:
         ordering = ["name_zh"]
         verbose_name = _("retailer")
@@ -46,6 +66,14 @@ class Retailer(models.Model):
 
     def __str__(self) -> str:
         return self.name_zh
+
+
+class StoreQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "StoreQuerySet":
+        return self.filter(retailer__in=Retailer.objects.visible_to(user))
+
+    def managed_by(self, user) -> "StoreQuerySet":
+        return self.filter(retailer__in=Retailer.objects.managed_by(user))
 
 
 class Store(models.Model):
@@ -68,6 +96,8 @@ class Store(models.Model):
         unique=True,
         validators=[gs1.validate_gln],
     )
+
+    objects = StoreQuerySet.as_manager()
 
     class Meta:
         ordering = ["retailer", "name_zh"]

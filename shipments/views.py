@@ -35,12 +35,6 @@ SERVICE_ERRORS = (
 CHART_DAYS = 30
 
 
-def staff_stores(user):
-    if user.is_superuser:
-        return Store.objects.select_related("retailer")
-    return Store.objects.filter(retailer__staff__user=user).select_related("retailer")
-
-
 def supplier_villages(user):
     if user.is_superuser:
         return Village.objects.all()
@@ -101,7 +95,7 @@ def scans_per_day(shipment: Shipment, days: int = CHART_DAYS) -> dict:
 
 @login_required
 def shipment_list(request: HttpRequest) -> HttpResponse:
-    stores = staff_stores(request.user)
+    stores = Store.objects.managed_by(request.user).select_related("retailer")
     form = ShipmentFilterForm(request.GET or None, stores=stores)
     shipments = (
         Shipment.objects.visible_to(request.user)
@@ -123,7 +117,7 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def shipment_create(request: HttpRequest) -> HttpResponse:
-    stores = staff_stores(request.user)
+    stores = Store.objects.managed_by(request.user).select_related("retailer")
     if not stores.exists():
         raise Http404
     villages = supplier_villages(request.user)

@@ -53,13 +53,6 @@ FARM_EVENT_KINDS = [
 CLOCK_SKEW = timedelta(minutes=10)
 
 
-def farms_writable_by(user):
-    """Farms whose batches a user may register: those of their villages (farmers and coordinators)."""
-    if user.is_superuser:
-        return Farm.objects.all()
-    return Farm.objects.filter(village_id__in=Membership.objects.village_ids(user))
-
-
 # ---------------------------------------------------------------------------------------------
 # Serializers
 
@@ -107,9 +100,9 @@ class BatchSerializer(StrictModelSerializer):
 class NewLotFields(serializers.Serializer):
     """What a new lot is, on the caller's own farms: shared by batch registration and transformations."""
 
-    farm = ScopedRelatedField(scope=farms_writable_by, queryset=Farm.objects.all())
+    farm = ScopedRelatedField(scope=Farm.objects.writable_by, queryset=Farm.objects.all())
     field = ScopedRelatedField(
-        scope=lambda user: Field.objects.filter(farm__in=farms_writable_by(user)),
+        scope=lambda user: Field.objects.filter(farm__in=Farm.objects.writable_by(user)),
         queryset=Field.objects.all(),
         required=False,
         allow_null=True,

@@ -21,13 +21,6 @@ from traceability.batch_forms import EVENT_FIELDS, RECORDABLE_KINDS, BatchEventF
 from traceability.models import Batch, EventBatch, EventKind
 
 
-def worked_farms(user):
-    """Farms whose batches a user may register: those of the villages the user farms or coordinates."""
-    if user.is_superuser:
-        return Farm.objects.all()
-    return Farm.objects.filter(village_id__in=Membership.objects.village_ids(user))
-
-
 def client_id_from(request: HttpRequest) -> uuid.UUID | None:
     """The form's one-time id: a double tap or a retry on a flaky connection records the event once."""
     try:
@@ -42,7 +35,7 @@ def batch_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status in Batch.Status.values:
         batches = batches.filter(status=status)
-    can_register = worked_farms(request.user).exists()
+    can_register = Farm.objects.writable_by(request.user).exists()
     if not can_register:
         raise Http404
     return render(
@@ -54,7 +47,7 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def batch_create(request: HttpRequest) -> HttpResponse:
-    farms = worked_farms(request.user).order_by("name_zh")
+    farms = Farm.objects.writable_by(request.user).order_by("name_zh")
     if not farms.exists():
         raise Http404
     form = BatchForm(request.POST or None, farms=farms, initial={"farm": farms.first()})
