@@ -144,7 +144,121 @@ class Batch(models.Model):
         return self.status in (self.Status.ON_HOLD, self.Status.RECALLED)
 
 
-class BatchInput(models.Model):
+class Lineage(models.Model):
+    """One pair of the genealogy's transitive closure: `ancestor` went, through one or more
+    transformations, into `descendant`. Kept by database triggers on BatchInput (on PostgreSQL and
+    SQLite alike, migration 0004), so no code path can forget it, and answers "every lot made from
+    X" or "everything X was made from" with one index range scan instead of a recursive walk
+    (traceability.trace). Links are append-only, so a pair once true stays true."""
+
+    pk = models.CompositePrimaryKey("ancestor", "descendant")
+    # The primary key (ancestor, descendant) and lineage_backward_idx serve both directions.
+    ancestor = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="+", db_index=False)
+    descendant = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        verbose_name = _("lineage pair")
+        verbose_name_plural = _("lineage pairs")
+        indexes = [models.Index(fields=["descendant", "ancestor"], name="lineage_backward_idx")]
+        constraints = [models.CheckConstraint(condition=~Q(ancestor=F("descendant")), name="lineage_no_cycle")]
+
+    def __str__(self) -> str:
+        return f"{self.ancestor_id} -> ... -> {self.descendant_id}"
+
+
+class _PostgresSystemType(models.Field):
+    """A column of a PostgreSQL system type (text on other databases, where it stays unused), read
+    and written only by SQL in traceability.trace and the triggers of migration 0005."""
+
+    pg_type = ""
+
+    def db_type(self, connection):
+        return self.pg_type if connection.vendor == "postgresql" else "text"
+
+
+class SnapshotField(_PostgresSystemType):
+    pg_type = "pg_snapshot"
+
+
+class TransactionIdField(_PostgresSystemType):
+    pg_type = "xid8"
+
+
+class StoredTrace(models.Model):
+    """A lot's whole trace (both directions, names aside) as computed by traceability.trace, kept
+    on PostgreSQL so that the next trace of a big lot is one row read instead of thousands.
+
+    `snapshot` is the database snapshot the document was computed in. The document stays good
+    while no TraceChange of its lot was made by a transaction that snapshot does not see: the
+    check is part of the read, so a stored trace can never show a state older than the last
+    committed change of any lot in it (no invalidation race, no lock taken by writers)."""
+
+    batch = models.OneToOneField(Batch, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    snapshot = SnapshotField()
+    document = models.TextField()
+
+    class Meta:
+        verbose_name = _("stored trace")
+        verbose_name_plural = _("stored traces")
+
+
+class TraceChange(models.Model):
+    """A transaction changed something a trace of `batch_id` shows (a lot's status, quantity or
+    names' ids, a new transformation link, a shipping or receiving line, a correction of one).
+    Written only by PostgreSQL triggers (migration 0005), for the changed lot, its ancestors and
+    its descendants; `xid` is the writing transaction. Old rows are removed by
+    traceability.trace.forget_old_changes."""
+
+    batch_id = models.BigIntegerField()
+    xid = TransactionIdField()
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("trace change")
+        verbose_name_plural = _("trace changes")
+        indexes = [
+            models.Index(fields=["batch_id", "xid"], name="tracechange_lot_idx"),
+            models.Index(fields=["changed_at"], name="tracechange_age_idx"),
+        ]
+
+
+class ImmutableEventError(Exception):
+    """Raised on any attempt to change or delete recorded history."""
+
+
+_CHANGE_REFUSED = "Recorded history is append-only: record a correction event instead."
+_DELETE_REFUSED = "Recorded history is append-only: it cannot be deleted."
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses bulk changes of recorded history (on PostgreSQL, triggers also refuse raw SQL:
+    migration 0002 for events and their lines, 0004 for transformation links)."""
+
+    def update(self, **kwargs):
+        raise ImmutableEventError(_CHANGE_REFUSED)
+
+    def delete(self):
+        raise ImmutableEventError(_DELETE_REFUSED)
+
+
+class AppendOnlyModel(models.Model):
+    """A row of recorded history: it can be added, never changed or deleted."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableEventError(_CHANGE_REFUSED)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableEventError(_DELETE_REFUSED)
+
+
+class BatchInput(AppendOnlyModel):
     """One input of a transformation (sorting, repacking, mixing): `quantity` of `input` went into `output`."""
 
     output = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="input_links")
@@ -169,17 +283,7 @@ class BatchInput(models.Model):
         return f"{self.input_id} -> {self.output_id} ({self.quantity})"
 
 
-class ImmutableEventError(Exception):
-    """Raised on any attempt to change or delete recorded history."""
-
-
-class TraceEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise ImmutableEventError("Trace events are append-only: record a correction event instead.")
-
-    def delete(self):
-        raise ImmutableEventError("Trace events are append-only: they cannot be deleted.")
-
+class TraceEventQuerySet(AppendOnlyQuerySet):
     def effective(self) -> "TraceEventQuerySet":
         """Events that no correction has declared erroneous, and not the corrections themselves."""
         return self.exclude(kind=TraceEvent.Kind.CORRECTION).exclude(corrections__isnull=False)
@@ -199,7 +303,11 @@ class EventKind(models.TextChoices):
     CORRECTION = "correction", _("Correction")
 
 
-class TraceEvent(models.Model):
+# The events that move lots between places: the stops of a forward trace.
+MOVEMENT_KINDS = [EventKind.SHIPPING.value, EventKind.RECEIVING.value]
+
+
+class TraceEvent(AppendOnlyModel):
     """One thing that happened to one or more batches. Append-only: never updated, never deleted.
 
     Each event is chained to the previous event of its village by hash (`prev_hash`, `hash`), so
@@ -276,13 +384,6 @@ class TraceEvent(models.Model):
         indexes = [
             models.Index(fields=["kind", "occurred_at"]),
             models.Index(fields=["occurred_at"]),
-            # Traces ask of every event line of thousands of lots "is its event a shipping or a
-            # receiving?": this small index answers without reading the event (traceability.trace).
-            models.Index(
-                fields=["id"],
-                condition=Q(kind__in=["shipping", "receiving"]),
-                name="traceevent_movement_idx",
-            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["village", "seq"], name="event_chain_seq_unique"),
@@ -297,22 +398,6 @@ class TraceEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} @ {self.occurred_at:%Y-%m-%d %H:%M}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ImmutableEventError("Trace events are append-only: record a correction event instead.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ImmutableEventError("Trace events are append-only: they cannot be deleted.")
-
-
-class EventBatchQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise ImmutableEventError("Trace events are append-only: record a correction event instead.")
-
-    def delete(self):
-        raise ImmutableEventError("Trace events are append-only: they cannot be deleted.")
-
 
 class LineRole(models.TextChoices):
     SUBJECT = "subject", _("Subject")
@@ -320,7 +405,7 @@ class LineRole(models.TextChoices):
     OUTPUT = "output", _("Output")
 
 
-class EventBatch(models.Model):
+class EventBatch(AppendOnlyModel):
     """A batch an event concerns, with the quantity involved (inputs and outputs of transformations)."""
 
     Role = LineRole
@@ -330,11 +415,22 @@ class EventBatch(models.Model):
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.SUBJECT)
     quantity = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
     unit = models.CharField(max_length=8, choices=Unit.choices, blank=True)
-
-    objects = EventBatchQuerySet.as_manager()
+    # The event's kind, copied onto its lines (history is immutable, so the copy never goes stale)
+    # so that an index can hold the shipping and receiving lines of a lot: a forward trace asks
+    # for those of thousands of lots. Database triggers fill it from the event on every insert,
+    # whatever the client says (migration 0004).
+    event_kind = models.CharField(max_length=16, choices=EventKind.choices, editable=False)
 
     class Meta:
-        indexes = [models.Index(fields=["batch", "event"])]
+        indexes = [
+            models.Index(fields=["batch", "event"]),
+            models.Index(
+                fields=["batch"],
+                include=["event", "quantity", "unit"],
+                condition=Q(event_kind__in=MOVEMENT_KINDS),
+                name="eventbatch_movement_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["event", "batch", "role"], name="event_batch_unique"),
             models.CheckConstraint(
@@ -343,14 +439,6 @@ class EventBatch(models.Model):
             ),
             models.CheckConstraint(condition=Q(role__in=LineRole.values), name="event_batch_role_valid"),
         ]
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ImmutableEventError("Trace events are append-only: record a correction event instead.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ImmutableEventError("Trace events are append-only: they cannot be deleted.")
 
 
 class RecallQuerySet(models.QuerySet):

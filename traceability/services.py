@@ -85,7 +85,7 @@ def record_event(
     event.hash = chain.link_hash(event.prev_hash, chain.canonical_content(event, line_facts))
     event.save()
     EventBatch.objects.bulk_create(
-        EventBatch(event=event, batch=batch, role=role, quantity=quantity, unit=unit or "")
+        EventBatch(event=event, batch=batch, role=role, quantity=quantity, unit=unit or "", event_kind=kind)
         for batch, role, quantity, unit in lines
     )
     return event, True

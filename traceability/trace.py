@@ -1,13 +1,15 @@
-"""Forward and backward traces of a lot, computed in the database with recursive CTEs.
+"""Forward and backward traces of a lot, computed in the database.
 
-The genealogy is a graph (BatchInput: input -> output). The closure CTEs run on PostgreSQL and
-SQLite alike (both support WITH RECURSIVE ... UNION, which discards rows already found, so
-diamonds in the graph are walked once). trace_lot asks one query that returns the whole trace
-(lots, links, shipping and receiving lines, names) as one JSON document, column by column; its
-lists of Lots, Links and ShipmentStops are built when first read. Tests run on both databases
-and expect the same answers. Shipments and stores come from the shipping and receiving events'
-batch lines and their key data elements (data["shipment"], data["store"], ...): traceability
-never imports shipments.
+The genealogy is a graph (BatchInput: input -> output). Its transitive closure is kept in
+traceability_lineage by database triggers (models.Lineage, migration 0004: PostgreSQL and SQLite
+alike), so a lot's ancestors or descendants, at any depth and through multi-input
+transformations, are one index range scan; the closure itself was computed by a recursive CTE
+when the table was created, and the tests check it against one. trace_lot asks one query that
+returns the whole trace (lots, links, shipping and receiving lines, names) as one JSON document,
+column by column; its lists of Lots, Links and ShipmentStops are built when first read. Tests run
+on both databases and expect the same answers. Shipments and stores come from the shipping and
+receiving events' batch lines and their key data elements (data["shipment"], data["store"], ...):
+traceability never imports shipments.
 
 Public functions: ancestor_ids, descendant_ids, closure_sql, trace_lot (backward, forward or both).
 """
@@ -27,20 +29,11 @@ from traceability.models import Batch, TraceEvent
 
 DIRECTIONS = ("both", "forward", "backward")
 
-_DOWN = """
-    WITH RECURSIVE closure(id) AS (
-        SELECT output_id FROM traceability_batchinput WHERE input_id IN ({seeds})
-        UNION
-        SELECT bi.output_id FROM traceability_batchinput bi JOIN closure c ON bi.input_id = c.id
-    )
-"""
-_UP = """
-    WITH RECURSIVE closure(id) AS (
-        SELECT input_id FROM traceability_batchinput WHERE output_id IN ({seeds})
-        UNION
-        SELECT bi.input_id FROM traceability_batchinput bi JOIN closure c ON bi.output_id = c.id
-    )
-"""
+# The genealogy's closure is kept in traceability_lineage (one row per ancestor/descendant pair,
+# filled by database triggers when a transformation link is inserted: see models.Lineage), so both
+# directions are one index range scan, whatever the depth.
+_DOWN = "SELECT DISTINCT descendant_id FROM traceability_lineage WHERE ancestor_id IN ({seeds})"
+_UP = "SELECT DISTINCT ancestor_id FROM traceability_lineage WHERE descendant_id IN ({seeds})"
 
 
 class Lot(NamedTuple):
@@ -103,30 +96,33 @@ class Trace:
         self.lot = lot
         self.direction = direction
         self._columns = columns
+        # The columns hold both directions; a one-way trace shows its own side only.
+        self._backward = direction in ("both", "backward")
+        self._forward = direction in ("both", "forward")
 
     @cached_property
     def ancestors(self) -> list[Lot]:
-        return self._columns.lots(1)
+        return self._columns.lots(1) if self._backward else []
 
     @cached_property
     def descendants(self) -> list[Lot]:
-        return self._columns.lots(2)
+        return self._columns.lots(2) if self._forward else []
 
     @cached_property
     def links(self) -> list[Link]:
-        return self._columns.links()
+        return self._columns.links(self.direction)
 
     @cached_property
     def shipments(self) -> list[ShipmentStop]:
-        return self._columns.shipments()
+        return self._columns.shipments() if self._forward else []
 
     @property
     def ancestor_count(self) -> int:
-        return self._columns.count(1)
+        return self._columns.count(1) if self._backward else 0
 
     @property
     def descendant_count(self) -> int:
-        return self._columns.count(2)
+        return self._columns.count(2) if self._forward else 0
 
     @property
     def lot_codes(self) -> list[str]:
@@ -153,21 +149,40 @@ class Trace:
         return sorted({stop.store for stop in self.shipments})
 
 
-def _ids(cte: str, batch_ids) -> set[int]:
+def _ids(sql: str, batch_ids) -> set[int]:
     batch_ids = [int(pk) for pk in batch_ids]
     if not batch_ids:
         return set()
-    sql = cte.format(seeds=", ".join(["%s"] * len(batch_ids))) + "SELECT id FROM closure"
-    with fast_plans(), connection.cursor() as cursor:
-        cursor.execute(sql, batch_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(seeds=", ".join(["%s"] * len(batch_ids))), batch_ids)
         return {row[0] for row in cursor.fetchall()}
+
+
+def lineage_errors() -> tuple[int, int]:
+    """(missing, extra): pairs the transformation links imply that the lineage table lacks, and
+    pairs it holds that no chain of links gives. Both 0 unless someone bypassed the triggers;
+    `manage.py verify_events` reports them. Walks every link with a recursive CTE."""
+    walk = """
+        WITH RECURSIVE pairs(a, d) AS (
+            SELECT input_id, output_id FROM traceability_batchinput
+            UNION
+            SELECT p.a, bi.output_id FROM pairs p JOIN traceability_batchinput bi ON bi.input_id = p.d
+        )
+    """
+    lineage = "SELECT ancestor_id, descendant_id FROM traceability_lineage"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{walk} SELECT (SELECT count(*) FROM (SELECT a, d FROM pairs EXCEPT {lineage}) m),"
+            f" (SELECT count(*) FROM ({lineage} EXCEPT SELECT a, d FROM pairs) x)"
+        )
+        return tuple(cursor.fetchone())
 
 
 def closure_sql(batch_id: int, direction: str) -> tuple[str, list]:
     """SQL selecting the ids of a lot's descendants ("forward") or ancestors ("backward"), for use
     as a subquery: Q(batch_id__in=RawSQL(*closure_sql(pk, "forward")))."""
-    cte = {"forward": _DOWN, "backward": _UP}[direction]
-    return cte.format(seeds="%s") + "SELECT id FROM closure", [batch_id]
+    sql = {"forward": _DOWN, "backward": _UP}[direction]
+    return sql.format(seeds="%s"), [batch_id]
 
 
 def descendant_ids(batch_ids) -> set[int]:
@@ -180,15 +195,33 @@ def ancestor_ids(batch_ids) -> set[int]:
     return _ids(_UP, batch_ids)
 
 
+STATEMENT_TIMEOUT_SECONDS = 300
+
+
 @contextmanager
-def fast_plans():
-    """On PostgreSQL, no JIT for the enclosed queries. A recursive CTE's row estimate is a guess
-    (thousands of times the real size), which makes the planner JIT-compile a 5 ms query for
-    400 ms; SET LOCAL keeps the change inside this transaction."""
+def fast_plans(*, index_probes: bool = False):
+    """On PostgreSQL, no JIT for the enclosed queries, and a statement timeout if the server has
+    none. Row estimates of closure sets are averages (a lot with 17,000 ancestors makes every lot
+    look like it has hundreds), which can make the planner JIT-compile a 5 ms query for 400 ms.
+    With `index_probes`, no hash or merge joins either: a trace reads each of its lots' rows by
+    index, which is what a lot with ten relatives needs (the average estimate made it hash the
+    whole lot table: 25 ms instead of 3) and no slower for one with 10,000. set_config(..., true)
+    keeps every change inside this transaction."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
+            settings = ["set_config('jit', 'off', true)"]
+            if index_probes:
+                settings += [
+                    "set_config('enable_hashjoin', 'off', true)",
+                    "set_config('enable_mergejoin', 'off', true)",
+                ]
+            # No statement here runs unbounded (forget_trace_changes relies on it).
+            settings.append(
+                "CASE WHEN current_setting('statement_timeout') = '0'"
+                f" THEN set_config('statement_timeout', '{STATEMENT_TIMEOUT_SECONDS}s', true) END"
+            )
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
+                cursor.execute(f"SELECT {', '.join(settings)}")
         yield
 
 
@@ -215,19 +248,10 @@ def _moment(text: str | None) -> datetime | None:
 
 _SHIPMENT_KEYS = ("shipment", "store", "store_gln", "store_city", "retailer")
 
-# The recursive parts of the trace query: the ancestors ("up") and descendants ("down") of the
-# seed. UNION (not UNION ALL) discards lots already found, so diamonds are walked once.
+# The ancestors ("up") and descendants ("down") of the seed, from the closure table.
 _WALKS = {
-    "up": """up(id) AS (
-        SELECT input_id FROM traceability_batchinput WHERE output_id = %(seed)s
-        UNION
-        SELECT bi.input_id FROM traceability_batchinput bi JOIN up ON bi.output_id = up.id
-    )""",
-    "down": """down(id) AS (
-        SELECT output_id FROM traceability_batchinput WHERE input_id = %(seed)s
-        UNION
-        SELECT bi.output_id FROM traceability_batchinput bi JOIN down ON bi.input_id = down.id
-    )""",
+    "up": "up(id) AS (SELECT ancestor_id FROM traceability_lineage WHERE descendant_id = %(seed)s)",
+    "down": "down(id) AS (SELECT descendant_id FROM traceability_lineage WHERE ancestor_id = %(seed)s)",
 }
 
 _LOT_COLUMNS = (
@@ -245,20 +269,22 @@ _LOT_COLUMNS = (
 _MOVE_COLUMNS = ("kind", "occurred_at", *_SHIPMENT_KEYS, "batch_id", "quantity", "unit", "event_id")
 
 
-def _trace_sql(direction: str) -> str:
-    """One query that returns the whole trace as one JSON document:
+def _trace_sql() -> str:
+    """One query that returns a lot's whole trace, both directions, as one JSON document:
 
-        [lots, links, movements, crops, farms, fields]
+        [lots, links, movements]
 
-    lots, links and movements column by column (a list per column: _LOT_COLUMNS, input, output
-    and quantity, _MOVE_COLUMNS), the few crops, farms and fields as row arrays. PostgreSQL
-    builds it with array_agg and json_build_array, SQLite with json_group_array and json_array
-    (JSON1 is built in); both give the same values. One JSON text decoded by json.loads (C code)
-    is several times cheaper than tens of thousands of row tuples through the DB-API, and it is
-    one round trip. Lots carry a side: 0 the traced lot, 1 an ancestor, 2 a descendant.
+    column by column (a list per column: _LOT_COLUMNS; input, output and quantity;
+    _MOVE_COLUMNS). PostgreSQL builds it with array_agg and json_build_array, SQLite with
+    json_group_array and json_array (JSON1 is built in); both give the same values. One JSON text
+    decoded by json.loads (C code) is several times cheaper than tens of thousands of row tuples
+    through the DB-API, and it is one round trip. Lots carry a side: 0 the traced lot, 1 an
+    ancestor, 2 a descendant. Links are the backward ones (ending in the traced lot or an
+    ancestor) and the forward ones (starting in it or a descendant); the two never share a link.
     Movements are the shipping and receiving lines of the traced lot and its descendants,
     corrected events left out (the rule of TraceEvent.objects.effective()), in no order.
-    Quantities are text, so that no float ever holds one.
+    Quantities are text, so that no float ever holds one. Names are not in it (see _names): a
+    stored document must not go stale when a farm is renamed.
     """
     postgres = connection.vendor == "postgresql"
     array = "json_build_array" if postgres else "json_array"
@@ -269,50 +295,32 @@ def _trace_sql(direction: str) -> str:
         # SQLite: json() keeps the subquery's result JSON rather than a string.
         return f"json((SELECT json_array({', '.join(f'json_group_array({n})' for n in names)}) {source}))"
 
-    def rows(names: str, source: str) -> str:
-        if postgres:
-            return f"(SELECT coalesce(json_agg(json_build_array({names})), '[]'::json) {source})"
-        return f"json((SELECT json_group_array(json_array({names})) {source}))"
-
     text = "::text" if postgres else ""
     if postgres:
         keys = [f"e.data->>'{key}'" for key in _SHIPMENT_KEYS]
     else:
         keys = [f"json_extract(e.data, '$.{key}')" for key in _SHIPMENT_KEYS]
-    backward, forward = direction in ("both", "backward"), direction in ("both", "forward")
-    ctes = [walk for name, walk in _WALKS.items() if (backward if name == "up" else forward)]
-    sides = ["SELECT %(seed)s AS id, 0 AS side"]
-    links = []
-    if backward:
-        sides.append("SELECT id, 1 FROM up")
-        # Backward links end in the traced lot or an ancestor, forward ones start in it or a
-        # descendant: the two never share a link.
-        links.append(
-            "SELECT bi.input_id, bi.output_id, bi.quantity FROM traceability_batchinput bi"
-            " JOIN lots l ON l.id = bi.output_id AND l.side <> 2"
-        )
-    if forward:
-        sides.append("SELECT id, 2 FROM down")
-        links.append(
-            "SELECT bi.input_id, bi.output_id, bi.quantity FROM traceability_batchinput bi"
-            " JOIN lots l ON l.id = bi.input_id AND l.side <> 1"
-        )
-    ctes.append(f"lots(id, side) AS ({' UNION ALL '.join(sides)})")
-    ctes.append(
+    ctes = [
+        *_WALKS.values(),
+        "lots(id, side) AS (SELECT %(seed)s AS id, 0 AS side UNION ALL SELECT id, 1 FROM up"
+        " UNION ALL SELECT id, 2 FROM down)",
         "lot_rows AS (SELECT l.side, b.id, b.lot_code, b.status, b.quantity, b.unit, b.harvested_on, b.crop_id,"
-        " b.farm_id, b.field_id FROM lots l JOIN traceability_batch b ON b.id = l.id)"
-    )
-    ctes.append(f"links(i, o, q) AS ({' UNION ALL '.join(links)})")
-    # Shipping and receiving lines in two steps: first which lines of the traced lot and its
-    # descendants belong to such an event, from indexes alone (the lines' (batch, event) index and
-    # the partial index traceevent_movement_idx), then only the lines and events found are read.
+        " b.farm_id, b.field_id FROM lots l JOIN traceability_batch b ON b.id = l.id)",
+        "links(i, o, q) AS ("
+        "SELECT bi.input_id, bi.output_id, bi.quantity FROM traceability_batchinput bi"
+        " JOIN lots l ON l.id = bi.output_id AND l.side <> 2"
+        " UNION ALL SELECT bi.input_id, bi.output_id, bi.quantity FROM traceability_batchinput bi"
+        " JOIN lots l ON l.id = bi.input_id AND l.side <> 1)",
+    ]
+    # The shipping and receiving lines of the traced lot and its descendants come from the partial
+    # covering index eventbatch_movement_idx alone (lines carry their event's kind); then only the
+    # events found are read, for their time and key data elements.
     materialized = "MATERIALIZED" if postgres else ""
     ctes.append(
         f"""movements AS {materialized} (
-        SELECT x.batch_id, x.event_id FROM traceability_eventbatch x
+        SELECT x.batch_id, x.event_id, x.quantity, x.unit FROM traceability_eventbatch x
         JOIN lots l ON l.id = x.batch_id AND l.side <> 1
-        JOIN traceability_traceevent y ON y.id = x.event_id AND y.kind IN ('shipping', 'receiving')
-        WHERE {"1 = 1" if forward else "1 = 0"}
+        WHERE x.event_kind IN ('shipping', 'receiving')
           AND NOT EXISTS (SELECT 1 FROM traceability_traceevent c WHERE c.corrects_id = x.event_id)
     )"""
     )
@@ -321,31 +329,116 @@ def _trace_sql(direction: str) -> str:
         columns(lot_columns, "FROM lot_rows"),
         columns(["i", "o", f"q{text}"], "FROM links"),
         columns(
-            ["e.kind", "e.occurred_at", *keys, "eb.batch_id", f"eb.quantity{text}", "eb.unit", "e.id"],
-            "FROM movements m JOIN traceability_eventbatch eb ON eb.event_id = m.event_id AND eb.batch_id = m.batch_id"
-            " JOIN traceability_traceevent e ON e.id = m.event_id",
+            ["e.kind", "e.occurred_at", *keys, "m.batch_id", f"m.quantity{text}", "m.unit", "e.id"],
+            "FROM movements m JOIN traceability_traceevent e ON e.id = m.event_id",
         ),
-        rows("id, code, name_zh, name_en", "FROM farms_crop WHERE id IN (SELECT crop_id FROM lot_rows)"),
-        rows(
-            "f.id, f.name_zh, f.name_en, v.id, v.code, v.name_zh, v.name_en, coalesce(v.gln, '')",
-            "FROM farms_farm f JOIN farms_village v ON v.id = f.village_id"
-            " WHERE f.id IN (SELECT farm_id FROM lot_rows)",
-        ),
-        rows("id, name_zh, name_en", "FROM farms_field WHERE id IN (SELECT field_id FROM lot_rows)"),
     ]
     # ::text: psycopg2 would decode a json value itself.
-    return f"WITH RECURSIVE {', '.join(ctes)} SELECT {array}({', '.join(parts)}){text}"
+    return f"WITH {', '.join(ctes)} SELECT {array}({', '.join(parts)}){text}"
+
+
+# PostgreSQL keeps computed documents (models.StoredTrace). A stored document is read only if no
+# trace change of its lot (models.TraceChange, written by triggers) comes from a transaction its
+# snapshot does not see; changes older than the snapshot's xmin are seen by definition, so the
+# check reads only the few recent changes from the index (batch_id, xid).
+_STORED_SQL = """
+    SELECT s.document FROM traceability_storedtrace s
+    WHERE s.batch_id = %(seed)s AND NOT EXISTS (
+        SELECT 1 FROM traceability_tracechange c
+        WHERE c.batch_id = s.batch_id AND c.xid >= pg_snapshot_xmin(s.snapshot)
+          AND NOT pg_visible_in_snapshot(c.xid, s.snapshot)
+    )
+"""
+
+
+def _store_sql() -> str:
+    """Compute the document and keep it with the snapshot of this very statement, in one
+    statement. Not kept when this transaction has written anything already: its own later
+    writes would look seen by that snapshot."""
+    compute = _trace_sql()
+    split = compute.rindex(" SELECT json_build_array(")
+    return (
+        f"{compute[:split]}, document AS MATERIALIZED (SELECT{compute[split + len(' SELECT') :]} AS text),"
+        " kept AS (INSERT INTO traceability_storedtrace (batch_id, snapshot, document)"
+        " SELECT %(seed)s, pg_current_snapshot(), text FROM document WHERE pg_current_xact_id_if_assigned() IS NULL"
+        " ON CONFLICT (batch_id) DO UPDATE SET snapshot = EXCLUDED.snapshot, document = EXCLUDED.document)"
+        " SELECT text FROM document"
+    )
+
+
+def _document(batch_id: int) -> str:
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute(_STORED_SQL, {"seed": batch_id})
+            row = cursor.fetchone()
+        if row is not None:
+            return row[0]
+    with fast_plans(index_probes=True), connection.cursor() as cursor:
+        cursor.execute(_store_sql() if postgres else _trace_sql(), {"seed": batch_id})
+        return cursor.fetchone()[0]
+
+
+def forget_trace_changes(*, older_than_days: int = 7) -> tuple[int, int]:
+    """Delete trace changes older than `older_than_days`, after dropping the stored traces that do
+    not see them. Returns (stored traces dropped, changes deleted). Safe while traces are being
+    computed: a trace statement runs at most STATEMENT_TIMEOUT_SECONDS (fast_plans), so every
+    snapshot taken after the changes' transactions committed sees them; only a writing
+    transaction left open for longer than `older_than_days` could defeat it. Run it from cron
+    (`manage.py forget_trace_changes`). On other databases there is nothing to do."""
+    if connection.vendor != "postgresql":
+        return 0, 0
+    old = "changed_at < now() - make_interval(days => %(days)s)"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM traceability_storedtrace s USING traceability_tracechange c"
+            f" WHERE c.{old} AND s.batch_id = c.batch_id AND NOT pg_visible_in_snapshot(c.xid, s.snapshot)",
+            {"days": older_than_days},
+        )
+        dropped = cursor.rowcount
+        cursor.execute(f"DELETE FROM traceability_tracechange WHERE {old}", {"days": older_than_days})
+        return dropped, cursor.rowcount
+
+
+def _names(crop_ids, farm_ids, field_ids) -> tuple[list, list, list]:
+    """The crops, farms (with their villages) and fields of a trace's lots, in one query."""
+    postgres = connection.vendor == "postgresql"
+
+    def rows(names: str, source: str, ids) -> tuple[str, list]:
+        marks = ", ".join(["%s"] * len(ids)) or "NULL"
+        if postgres:
+            return f"(SELECT coalesce(json_agg(json_build_array({names})), '[]'::json) {source} IN ({marks}))", ids
+        return f"json((SELECT json_group_array(json_array({names})) {source} IN ({marks})))", ids
+
+    parts = [
+        rows("id, code, name_zh, name_en", "FROM farms_crop WHERE id", crop_ids),
+        rows(
+            "f.id, f.name_zh, f.name_en, v.id, v.code, v.name_zh, v.name_en, coalesce(v.gln, '')",
+            "FROM farms_farm f JOIN farms_village v ON v.id = f.village_id WHERE f.id",
+            farm_ids,
+        ),
+        rows("id, name_zh, name_en", "FROM farms_field WHERE id", field_ids),
+    ]
+    array, text = ("json_build_array", "::text") if postgres else ("json_array", "")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {array}({', '.join(sql for sql, _ in parts)}){text}", [i for _, ids in parts for i in ids]
+        )
+        return json.loads(cursor.fetchone()[0])
 
 
 class _Columns:
     """The decoded query result, column by column; builds Lots, Links and ShipmentStops on demand."""
 
     def __init__(self, document: str):
-        lots, links, moves, crops, farms, fields = json.loads(document)
+        lots, links, moves = json.loads(document)
         # array_agg over no rows is NULL on PostgreSQL.
         self.lot_columns = dict(zip(_LOT_COLUMNS, (column or [] for column in lots), strict=True))
         self.link_columns = [column or [] for column in links]
         self.move_columns = [column or [] for column in moves]
+        c = self.lot_columns
+        crops, farms, fields = _names(sorted(set(c["crop_id"])), sorted(set(c["farm_id"])),
+                                      sorted(set(c["field_id"]) - {None}))  # fmt: skip
         self.crops = {row[0]: tuple(row[1:]) for row in crops}
         self.farms = {row[0]: (row[0], row[1], row[2]) for row in farms}
         self.villages = {row[0]: tuple(row[3:]) for row in farms}
@@ -379,9 +472,17 @@ class _Columns:
     def codes(self) -> dict[int, str]:
         return dict(zip(self.lot_columns["id"], self.lot_columns["lot_code"], strict=True))
 
-    def links(self) -> list[Link]:
+    def links(self, direction: str) -> list[Link]:
+        """The links of one direction (or both): a backward link starts in an ancestor, a forward
+        one in the traced lot or a descendant."""
         codes, new, dec = self.codes, tuple.__new__, self.decimals
-        links = [new(Link, (codes[i], codes[o], dec[q])) for i, o, q in zip(*self.link_columns, strict=True)]
+        rows = zip(*self.link_columns, strict=True)
+        if direction != "both":
+            c = self.lot_columns
+            ancestors = {pk for pk, side in zip(c["id"], c["side"], strict=True) if side == 1}
+            backward = direction == "backward"
+            rows = [row for row in rows if (row[0] in ancestors) == backward]
+        links = [new(Link, (codes[i], codes[o], dec[q])) for i, o, q in rows]
         # By input then output lot code: a link is unique per pair, so the quantity never decides.
         links.sort()
         return links
@@ -413,14 +514,12 @@ def trace_lot(batch: Batch, *, direction: str = "both") -> Trace:
     """The trace of a lot: backward to every input lot and its farm, field and village; forward to
     every lot made from it and the shipments and stores that received them.
 
-    One query whatever the direction and the size (see _trace_sql); the lists of the result are
-    built when first read.
+    One query computes both directions whatever the size (see _trace_sql); on PostgreSQL the
+    result is kept, and read back while nothing it shows has changed (_STORED_SQL). A second
+    query reads the names. The lists of the result are built when first read.
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}")
-    with fast_plans(), connection.cursor() as cursor:
-        cursor.execute(_trace_sql(direction), {"seed": batch.pk})
-        [document] = cursor.fetchone()
-    columns = _Columns(document)
+    columns = _Columns(_document(batch.pk))
     [lot] = columns.lots(0)
     return Trace(lot=lot, direction=direction, columns=columns)

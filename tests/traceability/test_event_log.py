@@ -110,7 +110,9 @@ class VerifierCatchesTamperingTests(TestCase):
         self.assertEqual(self.verify(), [])
         out = StringIO()
         call_command("verify_events", stdout=out)
-        self.assertEqual(out.getvalue(), "OK: 2 village chain(s) verified, no broken link.\n")
+        self.assertEqual(
+            out.getvalue(), "OK: 2 village chain(s) verified, no broken link; lineage matches the links.\n"
+        )
 
     def test_it_detects_an_altered_field(self):
         with triggers_disabled() as cursor:
@@ -137,7 +139,7 @@ class VerifierCatchesTamperingTests(TestCase):
         self.assertEqual((broken.village_code, broken.seq, broken.event_id), ("XJ", 4, self.events[3].pk))
         self.assertIn("sequence gap: expected seq 3, found 4", broken.problem)
         err = StringIO()
-        with self.assertRaisesMessage(CommandError, "1 broken chain(s)."):
+        with self.assertRaisesMessage(CommandError, "1 broken chain(s), 0 lineage fault(s)."):
             call_command("verify_events", stderr=err)
         self.assertIn(f"BROKEN: village XJ (id {self.village.pk}), seq 4, event id {self.events[3].pk}", err.getvalue())
 
