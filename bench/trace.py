@@ -11,10 +11,12 @@ lot whose descendants fan out `fanout` ways over `levels` transformation levels 
 the leaves shipped and received, and a bulk lot made from every leaf (so one lot has more than
 10,000 ancestors). Events carry real hash chains, so `verify_events` works on the result.
 
-Then times, median of `runs` after one warm-up: the forward trace of the root lot (the query and
-its decoding; then again with every Lot, Link and ShipmentStop built, as a caller that reads every
-list pays), the backward
-trace of a leaf and of the bulk lot, and the FSMA 204 CSV and XLSX export of the root lot.
+Then times, median of `runs` after one warm-up, against a baseline measured in the same run (one
+plain SELECT of as many lot rows as the root lot has descendants, by primary key): the closure;
+the forward trace of the root lot computed (nothing stored), computed again after a change to one
+of its leaves, and read back stored (the query and its decoding; then with every Lot, Link and
+ShipmentStop built, as a caller that reads every list pays); the backward trace of a leaf and of
+the bulk lot; the FSMA 204 CSV and XLSX export of the root lot.
 Targets (issue 7): a trace of a lot with 10,000 descendants under 50 ms, its FSMA export under 1 s.
 """
 
@@ -256,10 +258,16 @@ def build(args) -> dict:
     }
 
 
-def median_ms(fn, runs: int) -> tuple[float, object]:
+def median_ms(fn, runs: int, *, before=None) -> tuple[float, object]:
+    """Median wall time of `fn` over `runs` runs after one warm-up; `before` runs untimed before
+    each run (to drop stored traces, say)."""
+    if before:
+        before()
     result = fn()  # warm-up: plans and caches, as in a running server
     times = []
     for _ in range(runs):
+        if before:
+            before()
         start = time.perf_counter()
         result = fn()
         times.append((time.perf_counter() - start) * 1000)
@@ -298,43 +306,70 @@ def main() -> None:
 
 
 def report(args, built, build_seconds) -> None:
+    from django.db import connection
+    from django.db.models import F
+
     from traceability import exports
-    from traceability.models import Batch
-    from traceability.trace import trace_lot
+    from traceability.models import Batch, StoredTrace
+    from traceability.trace import descendant_ids, trace_lot
 
     root, leaf, bulk = (Batch.objects.get(pk=built[k]) for k in ("root", "leaf", "bulk"))
     batches, events, lines, inputs = built["counts"]
     print(f"dataset: {events:,} events, {lines:,} event lines, {batches:,} lots, {inputs:,} transformation inputs")
-    print(f"built with COPY in {build_seconds:.1f} s\n")
-    from traceability.trace import descendant_ids
+    print(f"built with COPY in {build_seconds:.1f} s, load average {os.getloadavg()[0]:.1f}\n")
 
-    figures = []
-    ms, ids = median_ms(lambda: descendant_ids([root.pk]), args.runs)
-    figures.append(("closure only (recursive CTE, ids)", ms, f"{len(ids):,} descendant ids"))
-    ms, trace = median_ms(lambda: trace_lot(root, direction="forward"), args.runs)
-    figures.append(("forward trace of the root lot", ms, f"{len(trace.descendants):,} descendants, "
-                    f"{len(trace.shipments):,} shipments"))  # fmt: skip
+    def forget():
+        StoredTrace.objects.all().delete()
 
     def every_object(trace):
         # The lists are built on first read: this is the cost of a caller that reads them all.
         return len(trace.descendants) + len(trace.links) + len(trace.shipments) + len(trace.ancestors)
 
+    ids = sorted(descendant_ids([root.pk]))
+
+    def baseline():
+        # The reference for this machine at this moment: one plain query reading as many lot rows
+        # as the root lot has descendants, by primary key, as tuples.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, lot_code, status FROM traceability_batch WHERE id = ANY(%s)", [ids])
+            return cursor.fetchall()
+
+    def toggle_a_leaf():
+        # A change inside the root lot's closure, as a shipment or a recall makes: the next trace
+        # of the root must be computed again.
+        forget()
+        Batch.objects.filter(pk=leaf.pk).update(quantity=F("quantity") + 1)
+
+    figures = []
+    base, rows = median_ms(baseline, args.runs)
+    figures.append(("baseline: lot rows by primary key", base, f"{len(rows):,} rows, one SELECT"))
+    ms, found = median_ms(lambda: descendant_ids([root.pk]), args.runs)
+    figures.append(("closure only (lineage table, ids)", ms, f"{len(found):,} descendant ids"))
+    ms, trace = median_ms(lambda: trace_lot(root, direction="forward"), args.runs, before=forget)
+    figures.append(("forward trace of the root lot, computed", ms, f"{len(trace.descendants):,} descendants, "
+                    f"{len(trace.shipments):,} shipments; then kept"))  # fmt: skip
+    ms, _trace = median_ms(lambda: trace_lot(root, direction="forward"), args.runs, before=toggle_a_leaf)
+    figures.append(("  computed again after a change to one leaf", ms, "the stored one is stale"))
+    ms, trace = median_ms(lambda: trace_lot(root, direction="forward"), args.runs)
+    figures.append(("forward trace of the root lot, stored", ms, "read back, nothing changed"))
     ms, _count = median_ms(lambda: every_object(trace_lot(root, direction="forward")), args.runs)
     figures.append(("  the same, every Lot/Link/ShipmentStop built", ms, f"{len(trace.links):,} links"))
-    ms, trace = median_ms(lambda: trace_lot(leaf, direction="backward"), args.runs)
-    figures.append(("backward trace of a leaf lot", ms, f"{len(trace.ancestors):,} ancestors"))
+    ms, trace = median_ms(lambda: trace_lot(leaf, direction="backward"), args.runs, before=forget)
+    figures.append(("backward trace of a leaf lot, computed", ms, f"{len(trace.ancestors):,} ancestors"))
+    ms, trace = median_ms(lambda: trace_lot(bulk, direction="backward"), args.runs, before=forget)
+    figures.append(("backward trace of the bulk lot, computed", ms, f"{len(trace.ancestors):,} ancestors"))
     ms, trace = median_ms(lambda: trace_lot(bulk, direction="backward"), args.runs)
-    figures.append(("backward trace of the bulk lot", ms, f"{len(trace.ancestors):,} ancestors"))
-    ms, trace = median_ms(lambda: trace_lot(root, direction="both"), args.runs)
-    figures.append(("both ways, root lot", ms, f"{len(trace.descendants):,} descendants"))
+    figures.append(("backward trace of the bulk lot, stored", ms, f"{len(trace.ancestors):,} ancestors"))
     ms, content = median_ms(lambda: exports.fsma_csv(exports.events_for_lot(root)), max(3, args.runs // 2))
     rows = content.count(b"\n") - 1
     figures.append(("FSMA 204 CSV of the root lot", ms, f"{rows:,} rows, {len(content) // 1024:,} KB"))
     ms, content = median_ms(lambda: exports.fsma_xlsx(exports.events_for_lot(root)), 3)
     figures.append(("FSMA 204 XLSX of the root lot", ms, f"{len(content) // 1024:,} KB"))
     width = max(len(name) for name, _ms, _note in figures)
+    print(f"{'':<{width}}  {'median':>9}      {'x baseline':>10}")
     for name, ms, note in figures:
-        print(f"{name:<{width}}  {ms:9.1f} ms   {note}")
+        print(f"{name:<{width}}  {ms:9.1f} ms   {ms / base:10.1f}   {note}")
+    print(f"\nload average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
