@@ -16,6 +16,7 @@ from django.test import TestCase
 from django.utils import translation
 from openpyxl import load_workbook
 
+from farms.models import Farm
 from tests.traceability.scenario import Scenario
 from traceability import exports
 from traceability.models import TraceEvent
@@ -89,6 +90,29 @@ class FsmaSpreadsheetTests(TestCase):
         sheet = load_workbook(io.BytesIO(exports.fsma_xlsx(events))).active
         from_xlsx = [[cell or "" for cell in row] for row in sheet.iter_rows(values_only=True)]
         self.assertEqual(from_xlsx, from_csv)
+
+    def test_the_xlsx_is_one_frozen_filterable_sheet_of_text_cells(self):
+        # Markup, Chinese and a control character in a name reach the sheet through the export.
+        Farm.objects.filter(pk=self.s.farm_a.pk).update(name_zh="王家果园 <A&B>\x01")
+        book = load_workbook(io.BytesIO(exports.fsma_xlsx(exports.events_for_lot(self.s.m1))))
+        sheet = book.active
+        self.assertEqual(book.sheetnames, ["FSMA 204"])
+        self.assertEqual(sheet.freeze_panes, "A2")
+        self.assertEqual(sheet.auto_filter.ref, "A1:T10")
+        rows = list(sheet.iter_rows(values_only=True))
+        self.assertEqual(rows[0], tuple(exports.FSMA_COLUMNS))
+        # Excel stores the control character as _x0001_ and shows it decoded (so does LibreOffice);
+        # openpyxl gives the stored form.
+        source = "王家果园 <A&B>_x0001_, 仙居县杨梅村"
+        self.assertEqual(
+            rows[3],
+            ("Initial packing", "2026-06-10", "2026-06-10T20:00:00+08:00", "XJ-WAX-20260610-001", PRODUCT, "100",
+             "kg", "王家果园", GLN, None, None, None, None, source, GLN, None, None, None, None,
+             f"urn:uuid:{TraceEvent.objects.get(kind='packing').client_id}"),
+        )  # fmt: skip
+        self.assertEqual([row[13] for row in rows[1:]], [source] * len(EXPECTED_FSMA))
+        # Every cell is text: dates, quantities and GLNs stay as written.
+        self.assertEqual({cell.data_type for row in sheet.iter_rows() for cell in row if cell.value}, {"s"})
 
     def test_a_corrected_event_leaves_the_spreadsheet(self):
         packing = TraceEvent.objects.get(kind="packing")
