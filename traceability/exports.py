@@ -221,12 +221,12 @@ def _fsma_lines(events, lot_ids: set[int] | None) -> tuple[list[tuple], dict[int
     quantity, unit, crop zh, crop en, farm zh, field zh, village zh, village GLN), and each
     transformation's input cell ("LOT QTY UNIT; ...", by lot code). Only the key data elements
     are read from each event's JSON, in the database."""
-    effective = events.order_by().filter(kind__in=list(FSMA_CTES)).exclude(corrections__isnull=False)
+    events = events.order_by().filter(kind__in=list(FSMA_CTES))
     with fast_plans():
         if connection.vendor == "postgresql":
-            rows, inputs = _fsma_lines_postgres(list(effective.values_list("pk", flat=True)))
+            rows, inputs = _fsma_lines_postgres(list(events.values_list("pk", flat=True)))
         else:
-            rows, inputs = _fsma_lines_portable(effective.values("pk"))
+            rows, inputs = _fsma_lines_portable(events.exclude(corrections__isnull=False).values("pk"))
     if lot_ids is not None:
         # Inputs of a transformation stay (the cells): they are key data of the new lot,
         # wherever they came from.
@@ -235,8 +235,10 @@ def _fsma_lines(events, lot_ids: set[int] | None) -> tuple[list[tuple], dict[int
 
 
 def _fsma_lines_postgres(event_ids: list[int]) -> tuple[list[tuple], dict[int, str]]:
-    """PostgreSQL: the events as an array (the planner then reads lines by index, not by scanning
-    every line), input cells built with string_agg (trim_scale gives _qty's form of a number)."""
+    """PostgreSQL: the events as an array (the planner then reads lines and events by index, not
+    by scanning every line), the corrected ones left out here (an index probe per event, where
+    the ORM's exclude() hashed every event of the table), input cells built with string_agg
+    (trim_scale gives _qty's form of a number)."""
     keys = ", ".join(f"e.data->>'{key}'" for key in _FSMA_KEYS)
     sql = f"""
         SELECT eb.event_id, e.client_id::text, e.kind, e.occurred_at, e.location_name, e.location_gln, {keys},
@@ -249,20 +251,23 @@ def _fsma_lines_postgres(event_ids: list[int]) -> tuple[list[tuple], dict[int, s
         JOIN farms_farm f ON f.id = b.farm_id
         JOIN farms_village v ON v.id = f.village_id
         LEFT JOIN farms_field fl ON fl.id = b.field_id
-        WHERE eb.event_id = ANY(%s) AND eb.role <> 'input'
+        -- e.id as well as eb.event_id: it tells the planner how few events there are (index
+        -- probes instead of a merge join over the whole event index).
+        WHERE eb.event_id = ANY(%(events)s) AND e.id = ANY(%(events)s) AND eb.role <> 'input'
+          AND NOT EXISTS (SELECT FROM traceability_traceevent x WHERE x.corrects_id = e.id)
     """
     cells = """
         SELECT i.event_id, string_agg(
             rtrim(ib.lot_code || ' ' || coalesce(trim_scale(i.quantity)::text, '') || ' ' || i.unit),
             '; ' ORDER BY ib.lot_code COLLATE "C")
         FROM traceability_eventbatch i JOIN traceability_batch ib ON ib.id = i.batch_id
-        WHERE i.event_id = ANY(%s) AND i.role = 'input'
+        WHERE i.event_id = ANY(%(events)s) AND i.role = 'input'
         GROUP BY i.event_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [event_ids])
+        cursor.execute(sql, {"events": event_ids})
         rows = cursor.fetchall()
-        cursor.execute(cells, [event_ids])
+        cursor.execute(cells, {"events": event_ids})
         inputs = dict(cursor.fetchall())
     return rows, inputs
 
