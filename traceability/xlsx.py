@@ -2,11 +2,12 @@
 requests or models.
 
 Written by hand because the libraries spend their time per cell: for the FSMA export of a lot
-with 10,000 descendants (16,114 rows, 197,000 non-empty cells) XlsxWriter took 1.1 s and
-PyExcelerate 1.3 s, this module 0.14 s (docs/performance.md, "Traces"). It writes only what
-that sheet needs, in the parts every spreadsheet program reads (ECMA-376 SpreadsheetML):
-[Content_Types].xml, the relationships, the workbook, a one-style stylesheet, the sheet and its
-shared-strings table.
+with 10,000 descendants (16,114 rows, 197,000 non-empty cells) XlsxWriter took 1.2 s and
+PyExcelerate 1.3 s to write the workbook, this module 0.17 s (docs/performance.md, "Traces").
+It writes only what that sheet needs, in the parts every spreadsheet program reads (ECMA-376
+SpreadsheetML): [Content_Types].xml, the relationships, the workbook, a one-style stylesheet,
+the sheet and its shared-strings table (each distinct text escaped once; the sheet refers to it
+by number).
 
 - Every value is a shared-string cell (t="s"), so lot codes and document numbers never turn into
   numbers or dates; an empty string leaves its cell empty.
@@ -15,8 +16,8 @@ shared-strings table.
   carriage return, which XML parsers would turn into a line feed) as _xHHHH_, with a literal
   "_xHHHH_" in the text protected as "_x005F_xHHHH_" so that it reads back unchanged. Text longer
   than Excel's 32,767-character cell limit is cut there, as XlsxWriter did (the CSV keeps it whole).
-- zlib level 1: for the sheet above, 60 ms faster than the default level 6 for a file 22%
-  larger (1.5 instead of 1.2 MB).
+- zlib level 1: for the sheet above, 80 ms faster than the default level 6 for a file 22%
+  larger (1.5 instead of 1.25 MB).
 """
 
 import io
