@@ -1,5 +1,7 @@
 """Idempotent POSTs: a client that sends an `Idempotency-Key` header may retry safely.
 
+For the API (IdempotentMixin):
+
 - The same key and body on the same route returns the stored response, without a second write,
   with the header `Idempotent-Replayed: true`.
 - The same key with a different body answers 422; a retry while the first request is still
@@ -11,10 +13,16 @@ every app server, and the unique constraint on (user, route, key) settles two co
 requests with one key without a lock (the loser's INSERT fails and it answers 409).
 Only successful (2xx) outcomes are stored: after an error the key is free again, so a client
 can fix its request and retry. A row left running by a crashed process is taken over after STALE.
+
+For web forms whose POST creates something (run_once): the page carries a one-time key in a
+hidden field; the first POST with it runs the action and keeps its result, a double tap or a
+retry gets that result back without a second write. Same table, same scoping by user and route.
 """
 
 import hashlib
 import json
+import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -55,6 +63,42 @@ def _valid_key(key: str) -> bool:
     return 0 < len(key) <= MAX_KEY and key.isprintable() and key.isascii()
 
 
+def _route(request) -> str:
+    return f"POST {request.path}"[:512]
+
+
+def _forget_expired(Record, user, now) -> None:
+    Record.objects.filter(user=user, created_at__lt=now - KEEP).delete()
+
+
+def run_once(request, key: uuid.UUID | None, action: Callable[[], str]) -> str:
+    """`action()` once per web-form key: the first POST with `key` runs it and keeps what it
+    returns (a string, e.g. the lot code of the batch it created); a later POST with the same key
+    by the same user on the same path returns that string without running it. No key, no guard.
+
+    Call it only after the form validated, so a form sent back with errors keeps its key free.
+    The request body is not compared: the key belongs to one rendering of the page, and a
+    double tap sends that page's body twice. The claim, the action and its result are one
+    transaction: a concurrent duplicate waits on the unique index until the first commits and
+    then reads its result; if the first fails, nothing is kept and the duplicate runs.
+    """
+    if key is None:
+        return action()
+    Record = _record_model()
+    identity = {"user": request.user, "route": _route(request), "key": str(key)}
+    with transaction.atomic():
+        _forget_expired(Record, request.user, timezone.now())
+        try:
+            with transaction.atomic():
+                record = Record.objects.create(**identity, fingerprint="")
+        except IntegrityError:
+            return Record.objects.get(**identity).response["result"]
+        result = action()
+        # 200 marks the row finished, as for the API; web-form rows keep the action's result.
+        Record.objects.filter(pk=record.pk).update(status_code=200, response={"result": result})
+    return result
+
+
 class IdempotentMixin:
     """For DRF views: makes every POST honour the Idempotency-Key header."""
 
@@ -72,10 +116,10 @@ class IdempotentMixin:
 
     def _claim(self, request, key: str):
         Record = _record_model()
-        route = f"POST {request.path}"[:512]
+        route = _route(request)
         fingerprint = _fingerprint(request)
         now = timezone.now()
-        Record.objects.filter(user=request.user, created_at__lt=now - KEEP).delete()
+        _forget_expired(Record, request.user, now)
         try:
             with transaction.atomic():
                 return Record.objects.create(user=request.user, key=key, route=route, fingerprint=fingerprint)

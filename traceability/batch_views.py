@@ -14,7 +14,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 
+from config.idempotency import run_once
 from farms.models import Farm, Membership, Village
 from traceability import imports, services
 from traceability.batch_forms import EVENT_FIELDS, RECORDABLE_KINDS, BatchEventForm, BatchForm, ImportForm
@@ -22,7 +24,12 @@ from traceability.models import Batch, EventBatch, EventKind
 
 
 def client_id_from(request: HttpRequest) -> uuid.UUID | None:
-    """The form's one-time id: a double tap or a retry on a flaky connection records the event once."""
+    """The one-time id of a form page (farms/_client_id.html): a double tap or a retry on a flaky
+    connection registers the batch or records the event once. None when absent or malformed.
+
+    The form pages are sent with never_cache, so that going back to one fetches a fresh id rather
+    than resending the id already used (which would land on the first result, not save anew).
+    """
     try:
         return uuid.UUID(request.POST.get("client_id", ""))
     except ValueError:
@@ -46,6 +53,7 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@never_cache
 def batch_create(request: HttpRequest) -> HttpResponse:
     farms = Farm.objects.writable_by(request.user).order_by("name_zh")
     if not farms.exists():
@@ -53,19 +61,25 @@ def batch_create(request: HttpRequest) -> HttpResponse:
     form = BatchForm(request.POST or None, farms=farms, initial={"farm": farms.first()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        batch = services.register_batch(
-            farm=data["farm"],
-            crop=data["crop"],
-            field=data["field"],
-            quantity=data["quantity"],
-            unit=data["unit"],
-            planted_on=data["planted_on"],
-            harvested_on=data["harvested_on"],
-            created_by=request.user,
-        )
-        messages.success(request, _("Batch %(lot)s is registered.") % {"lot": batch.lot_code})
-        return redirect("batch_detail", lot_code=batch.lot_code)
-    return render(request, "farms/batch_form.html", {"form": form})
+
+        def register() -> str:
+            batch = services.register_batch(
+                farm=data["farm"],
+                crop=data["crop"],
+                field=data["field"],
+                quantity=data["quantity"],
+                unit=data["unit"],
+                planted_on=data["planted_on"],
+                harvested_on=data["harvested_on"],
+                created_by=request.user,
+            )
+            return batch.lot_code
+
+        # A replay of this page's POST gets the first POST's lot code: same message, same page.
+        lot_code = run_once(request, client_id_from(request), register)
+        messages.success(request, _("Batch %(lot)s is registered.") % {"lot": lot_code})
+        return redirect("batch_detail", lot_code=lot_code)
+    return render(request, "farms/batch_form.html", {"form": form, "client_id": uuid.uuid4()})
 
 
 @login_required
@@ -91,6 +105,7 @@ def batch_detail(request: HttpRequest, lot_code: str) -> HttpResponse:
 
 
 @login_required
+@never_cache
 def batch_event(request: HttpRequest, lot_code: str, kind: str) -> HttpResponse:
     batch = get_object_or_404(
         Batch.objects.writable_by(request.user).select_related("farm__village"), lot_code=lot_code

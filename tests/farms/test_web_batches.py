@@ -3,13 +3,17 @@
 import io
 import shutil
 import tempfile
+import threading
+import uuid
 from datetime import date
 from decimal import Decimal
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import TestCase, override_settings
+from django.db import connection
+from django.test import Client, TestCase, TransactionTestCase, override_settings
 from PIL import Image
 
+from shipments.models import IdempotencyRecord
 from tests.support import (
     in_english,
     make_batch,
@@ -19,6 +23,7 @@ from tests.support import (
     make_field,
     make_user,
     make_village,
+    requires_postgres,
 )
 from traceability.models import Batch, TraceEvent
 
@@ -30,6 +35,8 @@ def tiny_png() -> bytes:
 
 
 PNG = tiny_png()
+# The one-time id of a registration page, as a double tap sends it twice.
+TAP = "5d0c8a4e-3b1f-4c2a-9e7d-2f6b1a0c9d38"
 
 
 class BatchPageTests(TestCase):
@@ -215,6 +222,57 @@ class BatchPageTests(TestCase):
             list(TraceEvent.objects.values_list("kind", "data__temperature_c")), [("temperature", 3.5)] * 2
         )
 
+    def test_the_same_registration_sent_twice_registers_one_batch_and_both_answers_lead_to_it(self):
+        form = self.registration(client_id=TAP)
+        for _ in range(2):
+            response = self.client.post("/batches/new/", form, follow=True)
+            self.assertRedirects(response, "/batches/XJ-WAX-20260612-001/")
+            messages = [str(m) for m in response.context["messages"]]
+            self.assertEqual(messages, ["Batch XJ-WAX-20260612-001 is registered."])
+        self.assertEqual(self.lot_codes(), ["XJ-WAX-20260612-001"])
+
+    def test_a_registration_with_another_id_or_a_malformed_one_registers_another_batch(self):
+        self.client.post("/batches/new/", self.registration(client_id=TAP))
+        response = self.client.post("/batches/new/", self.registration(client_id=str(uuid.uuid4())))
+        self.assertRedirects(response, "/batches/XJ-WAX-20260612-002/", fetch_redirect_response=False)
+        for _ in range(2):
+            self.client.post("/batches/new/", self.registration(client_id="not-a-uuid"))
+        self.assertEqual(
+            self.lot_codes(),
+            ["XJ-WAX-20260612-001", "XJ-WAX-20260612-002", "XJ-WAX-20260612-003", "XJ-WAX-20260612-004"],
+        )
+
+    def test_a_registration_sent_back_with_errors_keeps_the_input_and_its_id_for_the_corrected_one(self):
+        response = self.client.post("/batches/new/", self.registration(client_id=TAP, planted_on="2026-06-20"))
+        self.assertEqual(response.status_code, 200)
+        html = response.content.decode()
+        self.assertIn(f'<input type="hidden" name="client_id" value="{TAP}" autocomplete="off">', html)
+        self.assertIn('value="120.5"', html)
+        self.assertIn('value="2026-06-20"', html)
+        self.assertEqual((self.lot_codes(), IdempotencyRecord.objects.count()), ([], 0))
+        response = self.client.post("/batches/new/", self.registration(client_id=TAP, planted_on="2026-03-01"))
+        self.assertRedirects(response, "/batches/XJ-WAX-20260612-001/", fetch_redirect_response=False)
+        self.assertEqual(self.lot_codes(), ["XJ-WAX-20260612-001"])
+
+    def test_each_form_page_carries_a_new_id_and_is_not_kept_by_the_browser(self):
+        pages = [self.client.get(path) for path in ("/batches/new/", "/batches/new/")]
+        ids = [page.context["client_id"] for page in pages]
+        self.assertNotEqual(ids[0], ids[1])
+        self.assertIn(
+            f'<input type="hidden" name="client_id" value="{ids[0]}" autocomplete="off">', pages[0].content.decode()
+        )
+        make_batch(self.farm, self.crop, "XJ-WAX-20260612-001")
+        event_page = self.client.get("/batches/XJ-WAX-20260612-001/record/cooling/")
+        for page in [*pages, event_page]:
+            self.assertIn("no-store", page["Cache-Control"])
+
+    def registration(self, **changes) -> dict:
+        form = {"farm": self.farm.pk, "crop": self.crop.pk, "harvested_on": "2026-06-12", "quantity": "120.5"}
+        return form | {"unit": "kg"} | changes
+
+    def lot_codes(self) -> list[str]:
+        return sorted(Batch.objects.filter(farm=self.farm).values_list("lot_code", flat=True))
+
     def test_coordinators_get_the_recall_form_on_a_batch_and_farmers_do_not(self):
         make_batch(self.farm, self.crop, "XJ-WAX-20260612-001")
         self.assertNotIn('action="/recalls/open/"', self.client.get("/batches/XJ-WAX-20260612-001/").content.decode())
@@ -227,3 +285,34 @@ class BatchPageTests(TestCase):
         self.village.specialties.set([self.crop])
         crops = list(self.client.get("/batches/new/").context["form"].fields["crop"].queryset)
         self.assertEqual(crops, [self.crop, apple, bamboo])
+
+
+@requires_postgres
+class ConcurrentRegistrationTests(TransactionTestCase):
+    def test_a_double_tap_whose_posts_arrive_together_registers_one_batch(self):
+        village = make_village("XJ")
+        farm = make_farm(village)
+        crop = make_crop("WAX")
+        alice = make_user("alice", role="farmer", village=village)
+        form = {"farm": farm.pk, "crop": crop.pk, "harvested_on": "2026-06-12", "quantity": "5", "unit": "kg"}
+        form["client_id"] = TAP
+        locations = []
+        barrier = threading.Barrier(4)
+
+        def tap():
+            try:
+                client = Client()
+                client.force_login(alice)
+                barrier.wait()
+                locations.append(client.post("/batches/new/", form)["Location"])
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=tap) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(list(Batch.objects.values_list("lot_code", flat=True)), ["XJ-WAX-20260612-001"])
+        self.assertEqual(locations, ["/batches/XJ-WAX-20260612-001/"] * 4)
+        self.assertEqual(IdempotencyRecord.objects.get().response, {"result": "XJ-WAX-20260612-001"})
