@@ -3,13 +3,16 @@
 `/01/{GTIN}/10/{lot}` resolves to the consumer page of the most recent shipment that carries the
 lot. Link types are anchors of that page. GET and HEAD redirect (307) to the default link or to a
 requested `linkType`; `?linkType=linkset` or `Accept: application/linkset+json` returns an
-RFC 9264 linkset; other query parameters pass through to the target.
+RFC 9264 linkset; other query parameters pass through to the target. Error messages (400, 404)
+are for people and come in the reader's language; the linkset, its titles and the link type
+names are for machines and stay as GS1 spells them.
 """
 
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from shipments.models import Shipment
@@ -37,7 +40,11 @@ TITLES = {
 
 
 def _problem(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"code": "digital_link", "message": message}}, status=status)
+    return JsonResponse(
+        {"error": {"code": "digital_link", "message": message}},
+        status=status,
+        json_dumps_params={"ensure_ascii": False},
+    )
 
 
 def _link_type(raw: str) -> str:
@@ -93,9 +100,11 @@ def resolve(request: HttpRequest, path: str) -> HttpResponse:
         return _linkset(anchor, links)
     target = links.get(wanted or "defaultLink")
     if target is None:
-        return _problem(404, f"No {wanted or 'default'} link for {link.path()}.")
+        if wanted:
+            return _problem(404, _("No %(link_type)s link for %(path)s.") % {"link_type": wanted, "path": link.path()})
+        return _problem(404, _("No default link for %(path)s.") % {"path": link.path()})
     if query:
-        base, _, fragment = target.partition("#")
+        base, _hash, fragment = target.partition("#")
         target = f"{base}?{urlencode(query, doseq=True)}" + (f"#{fragment}" if fragment else "")
     response = HttpResponse(status=307)
     response["Location"] = target

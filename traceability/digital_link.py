@@ -1,15 +1,18 @@
 """GS1 Digital Link URIs for lots: build and parse `/01/{GTIN-14}[/22/{cpv}][/10/{lot}][/21/{serial}]`.
 
-Framework-free. Follows the GS1 Digital Link standard's syntax: the primary key GTIN (AI 01) is
-padded to 14 digits and must carry a valid check digit; key qualifiers appear in the order
-22, 10, 21; their values are 1 to 20 characters of GS1's 82-character set (AI encodable set 82),
-percent-encoded in the URI where needed.
+Framework-free but for gettext: a MalformedLink's message is for people (the resolver answers
+with it), so it is translated, in the active language, when raised. Follows the GS1 Digital Link
+standard's syntax: the primary key GTIN (AI 01) is padded to 14 digits and must carry a valid
+check digit; key qualifiers appear in the order 22, 10, 21; their values are 1 to 20 characters
+of GS1's 82-character set (AI encodable set 82), percent-encoded in the URI where needed.
 """
 
 import re
 import string
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
+
+from django.utils.translation import gettext as _
 
 from farms import gs1
 
@@ -40,18 +43,18 @@ class DigitalLink:
 
 def normalise_gtin(raw: str) -> str:
     if not raw.isdigit() or len(raw) not in (8, 12, 13, 14):
-        raise MalformedLink(f"GTIN {raw!r} must be 8, 12, 13 or 14 digits.")
+        raise MalformedLink(_("GTIN %(gtin)s must be 8, 12, 13 or 14 digits.") % {"gtin": repr(raw)})
     gtin = raw.zfill(14)
     if not gs1.is_valid(gtin, 14):
-        raise MalformedLink(f"GTIN {raw!r} has a wrong check digit.")
+        raise MalformedLink(_("GTIN %(gtin)s has a wrong check digit.") % {"gtin": repr(raw)})
     return gtin
 
 
 def check_value(ai: str, value: str) -> str:
     if not 1 <= len(value) <= MAX_LENGTH[ai]:
-        raise MalformedLink(f"AI {ai} must be 1 to {MAX_LENGTH[ai]} characters.")
+        raise MalformedLink(_("AI %(ai)s must be 1 to %(max)s characters.") % {"ai": ai, "max": MAX_LENGTH[ai]})
     if not set(value) <= CSET82:
-        raise MalformedLink(f"AI {ai} has characters outside GS1's 82-character set.")
+        raise MalformedLink(_("AI %(ai)s has characters outside GS1's 82-character set.") % {"ai": ai})
     return value
 
 
@@ -72,16 +75,16 @@ def parse(path: str) -> DigitalLink:
     """Parse the path of a Digital Link URI (no host, no query). Raises MalformedLink."""
     match = _SEGMENT.match(path)
     if not match:
-        raise MalformedLink("The path must start with /01/{GTIN} followed by AI/value pairs.")
+        raise MalformedLink(_("The path must start with /01/{GTIN} followed by AI/value pairs."))
     values: dict[str, str] = {}
     pairs = match.group(2).strip("/").split("/") if match.group(2) else []
     last_position = -1
     for ai, raw in zip(pairs[::2], pairs[1::2], strict=True):
         if ai not in QUALIFIERS:
-            raise MalformedLink(f"AI {ai} is not a key qualifier of GTIN (expected 22, 10 or 21).")
+            raise MalformedLink(_("AI %(ai)s is not a key qualifier of GTIN (expected 22, 10 or 21).") % {"ai": ai})
         position = QUALIFIERS.index(ai)
         if position <= last_position:
-            raise MalformedLink("Key qualifiers must appear once each, in the order 22, 10, 21.")
+            raise MalformedLink(_("Key qualifiers must appear once each, in the order 22, 10, 21."))
         last_position = position
         values[ai] = check_value(ai, unquote(raw))
     return DigitalLink(

@@ -4,13 +4,16 @@ from django.test import TestCase
 
 from shipments import services
 from shipments.models import Retailer, Store
-from tests.support import make_batch, make_crop, make_farm, make_village
+from tests.support import in_english, make_batch, make_crop, make_farm, make_village
 from traceability import digital_link
 
 GTIN = "09506000134352"
 
 
 class DigitalLinkSyntaxTests(TestCase):
+    def setUp(self):
+        in_english(self)
+
     def test_it_builds_and_parses_a_lot_link_with_percent_encoding(self):
         link = digital_link.build("9506000134352", lot="XJ/WAX-1")
         self.assertEqual(link.path(), "/01/09506000134352/10/XJ%2FWAX-1")
@@ -61,6 +64,43 @@ class ResolverTests(TestCase):
     def test_malformed_uris_are_400_and_unknown_lots_404(self):
         self.assertEqual(self.client.get("/01/09506000134353/10/A").status_code, 400)
         self.assertEqual(self.client.get(f"/01/{GTIN}/10/NOPE").status_code, 404)
+
+    def test_a_malformed_uri_is_explained_in_the_readers_language_with_the_same_400(self):
+        for language, message in [
+            ("zh-hans", "GTIN '09506000134353' 的校验位错误。"),
+            ("en", "GTIN '09506000134353' has a wrong check digit."),
+        ]:
+            response = self.client.get("/01/09506000134353/10/A", HTTP_ACCEPT_LANGUAGE=language)
+            self.assertEqual(
+                (response.status_code, response.json()), (400, {"error": {"code": "digital_link", "message": message}})
+            )
+            self.assertEqual((response["Vary"], response["Content-Language"]), ("Accept-Language", language))
+
+    def test_an_absent_link_is_explained_in_the_readers_language_with_the_same_404(self):
+        unknown = f"/01/{GTIN}/10/NOPE"
+        for language, path, query, message in [
+            ("zh-hans", unknown, {}, f"{unknown} 没有默认链接。"),
+            ("en", unknown, {}, f"No default link for {unknown}."),
+            ("zh-hans", self.path, {"linkType": "gs1:smpc"}, f"{self.path} 没有 smpc 类型的链接。"),
+            ("en", self.path, {"linkType": "gs1:smpc"}, f"No smpc link for {self.path}."),
+        ]:
+            response = self.client.get(path, query, HTTP_ACCEPT_LANGUAGE=language)
+            self.assertEqual(
+                (response.status_code, response.json()), (404, {"error": {"code": "digital_link", "message": message}})
+            )
+
+    def test_the_linkset_stays_in_gs1s_english_whatever_the_readers_language(self):
+        response = self.client.get(self.path, {"linkType": "linkset"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+        link = response.json()["linkset"][0]["https://gs1.org/voc/recipeInfo"][0]
+        self.assertEqual(
+            link,
+            {
+                "href": self.shipment.public_url + "#recipes",
+                "title": "Recipes",
+                "type": "text/html",
+                "hreflang": ["zh-Hans", "en"],
+            },
+        )
 
     def test_options_and_the_well_known_description(self):
         self.assertEqual(self.client.options(self.path)["Allow"], "GET, HEAD, OPTIONS")
