@@ -65,13 +65,27 @@ def trace(request: HttpRequest) -> HttpResponse:
 
 
 def _first_rows(result) -> dict[str, list]:
-    """The first ROWS_SHOWN rows of each list of a trace the page shows."""
+    """The first ROWS_SHOWN rows of each list of a trace the page shows; links as (link, unit)."""
     lists = {"shipments": result.shipments, "links": result.links}
     if result.direction != "forward":
         lists["ancestors"] = result.ancestors
     if result.direction != "backward":
         lists["descendants"] = result.descendants
-    return {name: rows[:ROWS_SHOWN] for name, rows in lists.items()}
+    shown = {name: rows[:ROWS_SHOWN] for name, rows in lists.items()}
+    shown["links"] = _with_units(result, shown["links"])
+    return shown
+
+
+def _with_units(result, links: list) -> list[tuple]:
+    """Each link with the unit of its quantity, which is its input lot's. The input lot is always
+    one of the trace's lots (the traced lot, an ancestor for a backward link, a descendant for a
+    forward one), and the page has built those lists already."""
+    if not links:
+        return []
+    inputs = {link.input_lot for link in links}
+    lots = (result.lot, *result.ancestors, *result.descendants)
+    units = {lot.lot_code: lot.unit for lot in lots if lot.lot_code in inputs}
+    return [(link, units.get(link.input_lot, "")) for link in links]
 
 
 @login_required

@@ -1,14 +1,16 @@
 import csv
 import io
 import json
+from decimal import Decimal
 
 from django.test import TestCase
 from django.utils import translation
 
 from shipments.models import Retailer, RetailerStaff
-from tests.support import make_user, make_village
-from tests.traceability.scenario import Scenario
+from tests.support import make_batch, make_user, make_village
+from tests.traceability.scenario import Scenario, at
 from traceability.models import Batch, Recall
+from traceability.services import transform_batches
 
 
 class TracePageTests(TestCase):
@@ -48,6 +50,38 @@ class TracePageTests(TestCase):
         )
         code = self.s.shipment.public_code
         self.assertContains(response, f'<a class="row-title code" href="/shipments/{code}/">{code}</a>', html=True)
+
+    def test_each_transformation_shows_its_quantity_in_the_input_lots_unit_in_both_languages(self):
+        boxes = make_batch(self.s.farm_b, self.s.crop, "XJ-WAX-20260610-004", quantity="20", unit="box")
+        gift, _event, _created = transform_batches(
+            inputs=[(boxes, Decimal("4")), (self.s.l3, Decimal("12"))],
+            crop=self.s.crop,
+            farm=self.s.farm_a,
+            quantity=Decimal("30"),
+            unit="kg",
+            kind="mixing",
+            occurred_at=at(14),
+        )
+        self.assertEqual(gift.lot_code, "XJ-WAX-20260614-001")
+        for language, kg, box, packed in [("en", "kg", "box", "Packed"), ("zh-hans", "千克", "箱", "已装箱")]:
+            self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+            response = self.get_trace(self.auditor, gift.lot_code)
+            self.assertEqual(
+                [(unit, str(link.quantity)) for link, unit in response.context["shown"]["links"]],
+                [("kg", "12.000"), ("box", "4.000")],
+            )
+            self.assertContains(response, f"<li>XJ-WAX-20260610-004 → XJ-WAX-20260614-001: 4 {box}</li>", html=True)
+            self.assertContains(response, f"<li>XJ-WAX-20260610-003 → XJ-WAX-20260614-001: 12 {kg}</li>", html=True)
+            response = self.get_trace(self.auditor, self.s.l1.lot_code, direction="forward")
+            m1, s1, r1 = self.s.m1.lot_code, self.s.s1.lot_code, self.s.r1.lot_code
+            for text in [
+                f"<li>{self.s.l1.lot_code} → {m1}: 40 {kg}</li>",
+                f"<li>{self.s.l1.lot_code} → {r1}: 10 {kg}</li>",
+                f"<li>{m1} → {s1}: 50 {kg}</li>",
+                f"<li>{s1} → {r1}: 20 {kg}</li>",
+                f'<tr><td><a href="?lot={m1}">{m1}</a></td><td>70 {kg}</td><td>{packed}</td></tr>',
+            ]:
+                self.assertContains(response, text, html=True)
 
     def test_village_members_and_supplied_retailer_staff_see_the_lot_others_get_404(self):
         self.assertEqual(self.get_trace(self.s.coordinator, self.s.m1.lot_code).status_code, 200)

@@ -3,7 +3,7 @@
 from django import template
 
 from farms.models import localized
-from traceability.models import BatchStatus
+from traceability.models import BatchStatus, Unit
 
 register = template.Library()
 
@@ -18,3 +18,9 @@ def local(obj, field: str) -> str:
 def status_label(value: str) -> str:
     """A batch status code ("packed") as its translated label."""
     return BatchStatus(value).label if value in BatchStatus.values else value
+
+
+@register.filter
+def unit_label(value: str) -> str:
+    """A unit code ("kg") as its translated label ("千克" in Chinese), as get_unit_display gives."""
+    return Unit(value).label if value in Unit.values else (value or "")
