@@ -19,7 +19,8 @@ per-process local-memory cache each process counts its own scans between two re-
 A page view asks the shared cache once (`visit`): on Redis one Lua script reads both tokens and
 the first-scan date and increments the counter, one round trip. Redis unreachable: the view
 renders from the database and counts there (`Visit.offline`), and the process leaves Redis alone
-for OFFLINE_SECONDS before it tries again, so an outage costs queries, not errors or waits.
+for OFFLINE_SECONDS before it tries again, so an outage costs queries, not errors or waits. An
+invalidation that cannot reach Redis is logged, not raised (the change is already committed).
 """
 
 import contextlib
@@ -120,29 +121,23 @@ def _visit_cache(code: str, counting: bool) -> Visit:
 
 # KEYS: shipment token, global token, first scan, counter. ARGV: a fresh shipment token and a
 # fresh global token (both serialized), the shipment token's TTL, "1" to count this scan.
-# Lua's false is Redis's nil; a Lua nil would cut the reply short.
+# MGET gives Lua's false for a missing key, which Redis returns as nil.
 _VISIT = Script(
     None,
     b"""
-local shipment = redis.call("GET", KEYS[1])
-if not shipment then
-    shipment = ARGV[1]
-    redis.call("SET", KEYS[1], shipment, "EX", ARGV[3])
+local found = redis.call("MGET", KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+if not found[1] then
+    found[1] = ARGV[1]
+    redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[3])
 end
-local global = redis.call("GET", KEYS[2])
-if not global then
-    global = ARGV[2]
-    redis.call("SET", KEYS[2], global)
+if not found[2] then
+    found[2] = ARGV[2]
+    redis.call("SET", KEYS[2], ARGV[2])
 end
-local count = false
-if ARGV[4] == "1" then
-    if redis.call("EXISTS", KEYS[4]) == 1 then
-        count = redis.call("INCR", KEYS[4])
-    end
-else
-    count = redis.call("GET", KEYS[4])
+if found[4] and ARGV[4] == "1" then
+    found[4] = redis.call("INCR", KEYS[4])
 end
-return {shipment, global, redis.call("GET", KEYS[3]), count}
+return found
 """,
 )
 _offline_until: dict[str, float] = {}
@@ -285,11 +280,25 @@ def keep_image(code: str, kind: str, scale: int, body: bytes) -> None:
 
 def forget_shipments(codes) -> None:
     """Make every kept page of these shipments unreachable, on every server."""
-    cache.set_many({_shipment_key(code): _new_token() for code in codes}, timeout=TOKEN_TTL)
+    try:
+        cache.set_many({_shipment_key(code): _new_token() for code in codes}, timeout=TOKEN_TTL)
+    except RedisError:
+        _invalidation_lost()
 
 
 def forget_all_pages() -> None:
-    cache.set(_GLOBAL, _new_token(), timeout=None)
+    try:
+        cache.set(_GLOBAL, _new_token(), timeout=None)
+    except RedisError:
+        _invalidation_lost()
+
+
+def _invalidation_lost() -> None:
+    # Runs after the change committed (on_commit): raising would answer the recall or the edit
+    # with an error although it was saved. This process forgets its pages; the others notice the
+    # outage on their next page view (see visit) or keep their copies until they expire.
+    log.error("Redis did not answer: consumer pages kept by other processes may be stale", exc_info=True)
+    pages.clear()
 
 
 def forget_shipments_of_batches(batch_ids) -> None:

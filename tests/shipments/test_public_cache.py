@@ -171,10 +171,11 @@ class RedisDownTests(ConsumerPage, TestCase):
         self.assertEqual((scanned(first), scanned(second)), (1, 2))
         self.assertEqual(Scan.objects.filter(shipment=self.shipment).count(), 2)
 
-    def test_a_recall_shows_at_once_while_redis_is_down(self):
-        self.get()
-        # The recall's invalidation cannot reach Redis either; the page reads the database.
-        Batch.objects.filter(pk=self.batch.pk).update(status="recalled")
+    def test_a_recall_made_while_redis_is_down_is_saved_and_shows_at_once(self):
+        self.assertNotContains(self.get(), RECALL)
+        with self.captureOnCommitCallbacks(execute=True):  # its invalidation cannot reach Redis
+            trace.open_recall(batch=self.batch, reason="Pesticide above limit", actor=self.carol)
+        self.assertEqual(Batch.objects.get(pk=self.batch.pk).status, "recalled")
         self.assertContains(self.get(), RECALL)
 
     def test_after_one_failure_the_process_leaves_redis_alone_for_a_while(self):
