@@ -2,7 +2,9 @@
 
 Rendered bodies live in each process's memory (`pages`), keyed by shipment and language, each
 with the two version tokens current when its render began. The tokens live in the shared cache
-(Redis when REDIS_URL is set), so a change shows at once on every server:
+(Redis when REDIS_URL is set), so a change shows at once on every server. (The local-memory
+cache holds them per process: there a change shows at once only in the process that made it, in
+the others when their bodies expire. Several processes need Redis.)
 - the shipment's token, replaced whenever something the page shows about that shipment changes
   (a trace event, a correction, a batch status change or recall, the shipment or its items);
 - a global token, replaced when shared content changes (a village's story, a farm, a field, a crop,
