@@ -256,7 +256,8 @@ def main() -> int:
     page_requests = warmup + sum(page["requests"] for _bare, page in rounds)
     scans_written = Scan.objects.count() - scans_before
     connections.close_all()
-    cache = "redis" if env.get("REDIS_URL") else "local memory (per process)"
+    # gunicorn inherits REDIS_URL from `env` (this process's environment).
+    cache = f"redis {env['REDIS_URL']}" if env.get("REDIS_URL") else "local memory (per process)"
     threads = f" x {args.gunicorn_threads} threads" if args.worker_class == "gthread" else ""
     print(
         f"gunicorn {args.worker_class} {args.workers} workers{threads}; wrk -t{args.threads} -c{args.connections} "

@@ -163,6 +163,10 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "trace"),
+            # Without timeouts a Redis host that drops packets holds every request until the
+            # kernel gives up (minutes); with them the consumer page falls back to the database
+            # (shipments.public_cache). Redis answers in well under a millisecond.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
         }
     }
 else:

@@ -1,6 +1,6 @@
 """The consumer's origin-and-recipe page and the shipment's QR images: the URL printed on every crate.
 
-Anonymous and hot. The page body is cached per shipment and language (shipments.public_cache);
+Anonymous and hot. The page body is kept per shipment and language (shipments.public_cache);
 only the authenticity figures are filled in per request. What the page may show is decided
 here, in one place: no phone numbers, grower names, user names, internal notes or integer ids.
 
@@ -13,7 +13,6 @@ import functools
 import re
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -112,27 +111,30 @@ def _not_found(language: str, switched: bool) -> HttpResponse:
 
 @require_safe
 def page(request: HttpRequest, code: str) -> HttpResponse:
-    """The consumer page. Cached: no query but the batched scan INSERT (see scan_writer).
-    Unknown code: one indexed query; a code that cannot exist: none."""
+    """The consumer page. Cached: one round trip to the shared cache and no query but the batched
+    scan INSERT (see scan_writer). Unknown code: one indexed query; a code that cannot exist: none.
+    The shared cache unreachable: rendered and counted from the database."""
     language, switched = _language(request)
     with translation.override(language):
         code = normalized_code(code)
         if code is None:
             return _not_found(language, switched)
-        version, entry, first = public_cache.lookup(code, language)
+        record = _counts_as_scan(request, switched)
+        seen = public_cache.visit(code, counting=record)
+        entry = None if seen.offline else public_cache.pages.get(code, language, seen.version)
         if entry is None:
             entry = _render_page(code, language)
             if entry is None:
                 return _not_found(language, switched)
-            public_cache.store_page(code, language, version, entry)
-        record = _counts_as_scan(request, switched)
+            if not seen.offline:
+                public_cache.pages.keep(code, language, seen.version, entry)
         if record:
             scan_writer.add(
                 shipment_id=entry["id"],
                 language=language,
                 client=client_family(request.headers.get("User-Agent", "")),
             )
-        count, first = public_cache.scan_counts(code, entry["id"], recorded=record, first=first)
+        count, first = public_cache.scan_counts(code, entry["id"], seen)
         response = HttpResponse(entry["head"] + _scan_block(count, first).encode() + entry["tail"])
     return _finish(response, language, switched)
 
@@ -318,14 +320,13 @@ def _image(request: HttpRequest, code: str, kind: str) -> HttpResponse:
             scale = max(qr.MIN_SCALE, min(qr.MAX_SCALE, int(request.GET.get("scale", "8"))))
         except ValueError:
             return HttpResponseBadRequest("scale must be a whole number from 1 to 40.", content_type="text/plain")
-    key = public_cache.qr_key(code, kind, scale)
-    body = cache.get(key)
+    body = public_cache.cached_image(code, kind, scale)
     if body is None:
         if not Shipment.objects.filter(public_code=code).exists():
             raise Http404("No such code.")
         url = Shipment(public_code=code).public_url
         body = qr.png(url, scale) if kind == "png" else qr.svg(url)
-        cache.set(key, body, timeout=public_cache.QR_TTL)
+        public_cache.keep_image(code, kind, scale, body)
     response = HttpResponse(body, content_type="image/png" if kind == "png" else "image/svg+xml")
     # A code's image never changes: the code is never repointed and the URL it encodes is fixed.
     response["Cache-Control"] = _IMAGE_CACHE_CONTROL

@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 
@@ -15,6 +16,10 @@ requires_postgres = pytest.mark.skipif(
 )
 requires_chromium = pytest.mark.skipif(
     shutil.which("chromium") is None, reason="needs Debian's chromium: apt-get install chromium"
+)
+requires_redis = pytest.mark.skipif(
+    settings.CACHES["default"]["BACKEND"] != "django.core.cache.backends.redis.RedisCache",
+    reason="needs Redis as the cache: set REDIS_URL=redis://127.0.0.1:6379/<db>",
 )
 
 
