@@ -34,6 +34,15 @@ def fresh(batch: Batch, direction: str = "both"):
     return trace_lot(batch, direction=direction)
 
 
+def second_connection():
+    """A second PostgreSQL session on the test database, for a concurrent writer."""
+    settings = connection.settings_dict
+    return psycopg2.connect(
+        dbname=settings["NAME"], user=settings["USER"] or "postgres",
+        host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432,
+    )  # fmt: skip
+
+
 def summary(trace) -> dict:
     return {
         "lot": trace.lot,
@@ -136,11 +145,7 @@ class StoredTraceTests(TransactionTestCase):
         """Another connection changes a descendant and commits after this connection's trace has
         taken its snapshot but before it is stored: the stored trace must not be read back."""
         self.traced(self.s.l1, "forward")
-        settings = connection.settings_dict
-        other = psycopg2.connect(
-            dbname=settings["NAME"], user=settings["USER"] or "postgres",
-            host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432,
-        )  # fmt: skip
+        other = second_connection()
         try:
             with other.cursor() as cursor:
                 cursor.execute("UPDATE traceability_batch SET status = 'on_hold' WHERE id = %s", [self.s.r1.pk])
@@ -177,11 +182,7 @@ class StoredTraceTests(TransactionTestCase):
     def test_forgetting_old_changes_drops_the_stored_traces_that_did_not_see_them(self):
         self.traced(self.s.l1, "forward")
         self.traced(self.s.l3, "forward")
-        settings = connection.settings_dict
-        other = psycopg2.connect(
-            dbname=settings["NAME"], user=settings["USER"] or "postgres",
-            host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432,
-        )  # fmt: skip
+        other = second_connection()
         try:
             with other.cursor() as cursor:
                 cursor.execute("UPDATE traceability_batch SET status = 'on_hold' WHERE id = %s", [self.s.r1.pk])
