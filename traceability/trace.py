@@ -270,7 +270,13 @@ _MOVE_COLUMNS = ("kind", "occurred_at", *_SHIPMENT_KEYS, "batch_id", "quantity",
 
 
 def _trace_sql() -> str:
-    """One query that returns a lot's whole trace, both directions, as one JSON document:
+    ctes, document = _trace_parts()
+    return f"WITH {ctes} SELECT {document}"
+
+
+def _trace_parts() -> tuple[str, str]:
+    """(the CTEs, the document expression) of one query that returns a lot's whole trace, both
+    directions, as one JSON document:
 
         [lots, links, movements]
 
@@ -334,7 +340,7 @@ def _trace_sql() -> str:
         ),
     ]
     # ::text: psycopg2 would decode a json value itself.
-    return f"WITH {', '.join(ctes)} SELECT {array}({', '.join(parts)}){text}"
+    return ", ".join(ctes), f"{array}({', '.join(parts)}){text}"
 
 
 # PostgreSQL keeps computed documents (models.StoredTrace). A stored document is read only if no
@@ -355,10 +361,9 @@ def _store_sql() -> str:
     """Compute the document and keep it with the snapshot of this very statement, in one
     statement. Not kept when this transaction has written anything already: its own later
     writes would look seen by that snapshot."""
-    compute = _trace_sql()
-    split = compute.rindex(" SELECT json_build_array(")
+    ctes, document = _trace_parts()
     return (
-        f"{compute[:split]}, document AS MATERIALIZED (SELECT{compute[split + len(' SELECT') :]} AS text),"
+        f"WITH {ctes}, document AS MATERIALIZED (SELECT {document} AS text),"
         " kept AS (INSERT INTO traceability_storedtrace (batch_id, snapshot, document)"
         " SELECT %(seed)s, pg_current_snapshot(), text FROM document WHERE pg_current_xact_id_if_assigned() IS NULL"
         " ON CONFLICT (batch_id) DO UPDATE SET snapshot = EXCLUDED.snapshot, document = EXCLUDED.document)"
