@@ -8,6 +8,14 @@ markers from tests.support; they skip with a stated reason elsewhere. `pytest --
 import pytest
 
 
+def pytest_configure(config):
+    """Tests create users in many places; the production hasher spends most of a second on each
+    hash by design. Tests check who may do what, not the hasher, so they use a fast one."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def pytest_addoption(parser):
     parser.addoption("--no-skips", action="store_true", help="fail any test that would be skipped")
 
