@@ -7,15 +7,18 @@
     L3 (unrelated, 60 kg)
 
 R1 is shipped (10 kg) to 上海静安店 and received there; S1 (5 kg) to 杭州西湖店, dispatched only.
+
+With `registered=True`, L1, L2 and L3 are registered through traceability.services.register_batch
+(as every door does) instead of written as bare rows.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from shipments import services as shipping
 from shipments.models import Retailer, Store
 from tests.support import make_batch, make_crop, make_farm, make_field, make_user, make_village
-from traceability.services import record_batch_event, transform_batches
+from traceability.services import record_batch_event, register_batch, transform_batches
 
 
 def at(day: int, hour: int = 8) -> datetime:
@@ -23,16 +26,17 @@ def at(day: int, hour: int = 8) -> datetime:
 
 
 class Scenario:
-    def __init__(self, *, ship: bool = True):
+    def __init__(self, *, ship: bool = True, registered: bool = False):
         self.village = make_village("XJ", gln="9520000000011")
         self.crop = make_crop("WAX", gtin="09520000000011")
         self.farm_a = make_farm(self.village, "王家果园")
         self.field_a = make_field(self.farm_a, "东坡地")
         self.farm_b = make_farm(self.village, "李家果园", name_en="Li Family Orchard")
         self.coordinator = make_user("carol", role="coordinator", village=self.village)
-        self.l1 = make_batch(self.farm_a, self.crop, "XJ-WAX-20260610-001", quantity="100", field=self.field_a)
-        self.l2 = make_batch(self.farm_b, self.crop, "XJ-WAX-20260610-002", quantity="80")
-        self.l3 = make_batch(self.farm_b, self.crop, "XJ-WAX-20260610-003", quantity="60")
+        lot = self._register if registered else make_batch
+        self.l1 = lot(self.farm_a, self.crop, "XJ-WAX-20260610-001", quantity="100", field=self.field_a)
+        self.l2 = lot(self.farm_b, self.crop, "XJ-WAX-20260610-002", quantity="80")
+        self.l3 = lot(self.farm_b, self.crop, "XJ-WAX-20260610-003", quantity="60")
         record_batch_event(batch=self.l1, kind="harvest", occurred_at=at(10), actor=self.coordinator)
         record_batch_event(
             batch=self.l1, kind="cooling", occurred_at=at(10, 10), data={"temperature_c": 4.5}, actor=self.coordinator
@@ -88,3 +92,15 @@ class Scenario:
             shipping.dispatch_shipment(shipment=self.shipment2, when=at(14, 9))
         for lot in (self.l1, self.l2, self.l3, self.m1, self.s1, self.r1):
             lot.refresh_from_db()
+
+    def _register(self, farm, crop, lot_code, *, quantity, field=None):
+        return register_batch(
+            farm=farm,
+            crop=crop,
+            quantity=Decimal(quantity),
+            unit="kg",
+            field=field,
+            harvested_on=date(2026, 6, 12),
+            lot_code=lot_code,
+            created_by=self.coordinator,
+        )
