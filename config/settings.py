@@ -227,6 +227,15 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SCAN_BATCH_SIZE = env_int("SCAN_BATCH_SIZE", 20, minimum=1)
 SCAN_FLUSH_SECONDS = env_int("SCAN_FLUSH_SECONDS", 1, minimum=0)
 
+# Anchors of the event chains (traceability.anchors, docs/deployment.md "Anchoring"). The private
+# Ed25519 key never enters the database: only `manage.py anchor_chains` reads it, from the
+# environment (base64 of its 32 raw bytes, or PEM) or from a file. Verification trusts the public
+# key of that key and every key listed here (base64, comma-separated): keep retired keys listed so
+# that older anchors still verify. Checked when used, with a message saying what to fix.
+ANCHOR_SIGNING_KEY = os.environ.get("ANCHOR_SIGNING_KEY", "")
+ANCHOR_SIGNING_KEY_FILE = os.environ.get("ANCHOR_SIGNING_KEY_FILE", "")
+ANCHOR_PUBLIC_KEYS = env_list("ANCHOR_PUBLIC_KEYS", [])
+
 REST_FRAMEWORK = {
     # Token first: an anonymous caller then gets 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [

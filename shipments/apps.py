@@ -7,5 +7,7 @@ class ShipmentsConfig(AppConfig):
     verbose_name = _("Shipments and stores")
 
     def ready(self) -> None:
-        # Connects the consumer page's cache invalidation to batches_changed and model saves.
-        from shipments import public_cache  # noqa: F401
+        # public_cache connects the consumer page's cache invalidation to batches_changed and
+        # model saves; verification adds the checks of shipments and allocations to every
+        # verification of the event chains.
+        from shipments import public_cache, verification  # noqa: F401

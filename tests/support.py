@@ -166,3 +166,14 @@ def in_english(test) -> None:
     test.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     translation.activate("en")
     test.addCleanup(translation.deactivate)
+
+
+def anchor_key() -> str:
+    """A fresh Ed25519 private key as ANCHOR_SIGNING_KEY holds it: base64 of its 32 raw bytes."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    raw = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return base64.b64encode(raw).decode()

@@ -92,7 +92,10 @@ class FarmToStoreStoryTests(StaticLiveServerTestCase):
         farmer.wait_for_url(f"**/batches/{batch.lot_code}/")
         batch.refresh_from_db()
         self.assertEqual(batch.status, "harvested")
-        self.assertEqual(list(batch.events.values_list("kind", "actor__username")), [("harvest", "farmer")])
+        self.assertEqual(
+            list(batch.events.values_list("kind", "actor__username")),
+            [("harvest", "farmer"), ("registration", "farmer")],
+        )
         farmer.screenshot(path=str(ARTIFACTS / "story-2-harvested.png"), full_page=True)
 
         retailer = self.phone()

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from traceability import services
 from traceability.models import Batch, BatchInput, EventBatch, Recall, RecallHold, TraceEvent
 
 
@@ -25,9 +26,17 @@ class BatchAdmin(admin.ModelAdmin):
     readonly_fields = ["allocated_quantity", "created_by", "created_at"]
     inlines = [BatchInputInline]
 
-    # Status moves through events and recalls, never by hand.
+    # Status moves through events and recalls, never by hand. The registered facts are in the
+    # lot's registration event: they change through a correction of it (the events API), which
+    # changes the row too; a change made here would break verification.
     def get_readonly_fields(self, request, obj=None):
-        return [*self.readonly_fields, "status"] if obj else self.readonly_fields
+        registered = ["lot_code", "farm", "field", "crop", "quantity", "unit", "status"]
+        return [*self.readonly_fields, *registered] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            services.record_registrations(batches=[obj], actor=request.user)
 
 
 class EventBatchInline(admin.TabularInline):

@@ -3,7 +3,10 @@
 Each village has its own chain (so writers in different villages never wait for each other):
 event N stores the hash of event N-1 in `prev_hash` and its own `hash` = SHA-256 over
 `prev_hash` and its canonical content. Changing, deleting, reordering or inserting an event
-breaks a link that `verify_events` finds.
+breaks a link that `verify_events` finds. A chain recomputed from some event on, or cut short,
+holds together by itself: signed anchors of the chains' heads catch those (traceability.anchors).
+What the rows of lots, links and shipments say is checked against the chain by
+traceability.verification.
 """
 
 import hashlib
@@ -24,9 +27,7 @@ def canonical_content(event, lines) -> bytes:
 
     # Quantities are rounded as the database stores them and instants are written in UTC, so the
     # content hashed at insert is byte-identical to the content re-read from either database.
-    def qty(value):
-        return None if value is None else format(Decimal(value).quantize(Decimal("0.001")).normalize(), "f")
-
+    qty = quantity_text
     body = {
         "client_id": str(event.client_id),
         "kind": event.kind,
@@ -44,6 +45,24 @@ def canonical_content(event, lines) -> bytes:
         "lines": sorted([lot, role, qty(q), unit] for lot, role, q, unit in lines),
     }
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def quantity_text(value) -> str | None:
+    """A quantity as the chain writes it: rounded to the database's 3 decimals, no trailing zeros."""
+    return None if value is None else format(Decimal(value).quantize(Decimal("0.001")).normalize(), "f")
+
+
+def registration_data(*, farm_id: int, field_id: int | None, crop_id: int, quantity, unit: str, status: str) -> dict:
+    """The key data elements of a lot's registration event: the facts of its row that the chain
+    covers (the lot code is covered by the event's line), and the status it started with."""
+    return {
+        "farm": farm_id,
+        "field": field_id,
+        "crop": crop_id,
+        "quantity": quantity_text(quantity),
+        "unit": unit,
+        "status": status,
+    }
 
 
 def link_hash(prev_hash: str, content: bytes) -> str:
@@ -65,8 +84,22 @@ class BrokenLink:
         return f"{where}: {self.problem}"
 
 
-def verify_village(village, *, chunk_size: int = 2000) -> BrokenLink | None:
-    """Walk one village's chain in seq order, recompute every hash, return the first broken link.
+@dataclass(frozen=True)
+class Walk:
+    """What walking a chain found: the last event read (`seq`, `hash`; 0 and GENESIS for an empty
+    chain), how many events were read, and the first broken link if any."""
+
+    seq: int
+    hash: str
+    events: int
+    broken: BrokenLink | None
+
+
+def walk_village(village, *, after: tuple[int, str] = (0, GENESIS), upto: int | None = None,
+                 progress=None, chunk_size: int = 2000) -> Walk:  # fmt: skip
+    """Walk one village's chain in seq order from the event after `after` (seq, hash of an event
+    already trusted, e.g. an anchored one) to `upto` (default: the end), recompute every hash, and
+    stop at the first broken link. `progress(events_read)` is called after every chunk.
 
     Detects an altered field (the content no longer matches its hash), a deleted event (a gap in
     seq, and the next event's prev_hash points at nothing), two events swapped and a forged event
@@ -74,11 +107,15 @@ def verify_village(village, *, chunk_size: int = 2000) -> BrokenLink | None:
     """
     from traceability.models import EventBatch, TraceEvent
 
-    expected_seq, prev_hash, last_seq = 1, GENESIS, 0
+    last_seq, prev_hash = after
+    expected_seq, read = last_seq + 1, 0
     while True:
-        events = list(TraceEvent.objects.filter(village_id=village.pk, seq__gt=last_seq).order_by("seq")[:chunk_size])
+        events = TraceEvent.objects.filter(village_id=village.pk, seq__gt=last_seq)
+        if upto is not None:
+            events = events.filter(seq__lte=upto)
+        events = list(events.order_by("seq")[:chunk_size])
         if not events:
-            return None
+            return Walk(expected_seq - 1, prev_hash, read, None)
         lines: dict[int, list] = {event.pk: [] for event in events}
         rows = EventBatch.objects.filter(event_id__in=lines).values_list(
             "event_id", "batch__lot_code", "role", "quantity", "unit"
@@ -86,18 +123,30 @@ def verify_village(village, *, chunk_size: int = 2000) -> BrokenLink | None:
         for event_id, lot, role, quantity, unit in rows:
             lines[event_id].append((lot, role, quantity, unit))
         for event in events:
-
-            def broken(problem: str, event=event) -> BrokenLink:
-                return BrokenLink(village.pk, village.code, event.seq, event.pk, problem)
-
+            problem = None
             if event.seq != expected_seq:
-                return broken(f"sequence gap: expected seq {expected_seq}, found {event.seq} (an event was removed)")
-            if event.prev_hash != prev_hash:
-                return broken("prev_hash is not the previous event's hash (events removed, reordered or inserted)")
-            if link_hash(event.prev_hash, canonical_content(event, lines[event.pk])) != event.hash:
-                return broken("the stored content does not match its hash (a field or a batch line was altered)")
+                problem = f"sequence gap: expected seq {expected_seq}, found {event.seq} (an event was removed)"
+            elif event.prev_hash != prev_hash:
+                problem = "prev_hash is not the previous event's hash (events removed, reordered or inserted)"
+            elif link_hash(event.prev_hash, canonical_content(event, lines[event.pk])) != event.hash:
+                lots = ", ".join(sorted(lot for lot, *_rest in lines[event.pk])) or "no lot"
+                problem = (
+                    "the stored content does not match its hash (a field or a batch line was altered): "
+                    f"it now reads as a {event.kind} event of {lots}"
+                )
+            if problem is not None:
+                link = BrokenLink(village.pk, village.code, event.seq, event.pk, problem)
+                return Walk(expected_seq - 1, prev_hash, read, link)
             expected_seq, prev_hash = event.seq + 1, event.hash
+            read += 1
         last_seq = events[-1].seq
+        if progress is not None:
+            progress(read)
+
+
+def verify_village(village, *, chunk_size: int = 2000) -> BrokenLink | None:
+    """Walk one village's whole chain; the first broken link, or None."""
+    return walk_village(village, chunk_size=chunk_size).broken
 
 
 def verify_all(villages=None) -> list[BrokenLink]:

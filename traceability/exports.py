@@ -491,7 +491,10 @@ def epcis_document(events) -> dict:
     replacement) as EPCIS prescribes; the correction events themselves are not separate EPCIS
     events. Our event kind travels as the extension field tr:kind.
     """
-    lines = _lines(events, effective=False)
+    # A lot's registration (and its corrections) is the record's own proof of the lot's facts,
+    # which every event here carries as master data: no EPCIS event of its own.
+    registration = TraceEvent.Kind.REGISTRATION
+    lines = _lines(events.exclude(kind=registration).exclude(corrects__kind=registration), effective=False)
     by_event: dict[int, list[_Line]] = {}
     for line in lines:
         by_event.setdefault(line.event_id, []).append(line)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from farms.models import Crop, Farm, Village
 from traceability.models import Batch, Unit
-from traceability.services import lot_code_prefix, next_lot_number
+from traceability.services import lot_code_prefix, next_lot_number, record_registrations
 
 MAX_ROWS = 5000
 
@@ -139,7 +139,8 @@ def import_batches(*, village: Village, file, actor) -> ImportResult:
 
     Side effects: when every row is valid, locks the village row (as register_batch does, so
     lot numbers cannot clash with a farmer registering at the same moment) and inserts all
-    batches with one bulk insert, assigning lot codes where the sheet gives none. When any row
+    batches with one bulk insert, assigning lot codes where the sheet gives none, and their
+    registration events (services.record_registrations). When any row
     is wrong, writes nothing and returns every row's errors. Raises ImportFileError when the
     file itself cannot be read.
     """
@@ -261,4 +262,5 @@ def import_batches(*, village: Village, file, actor) -> ImportResult:
             )
         )
     result.batches = Batch.objects.bulk_create(batches)
+    record_registrations(batches=result.batches, actor=actor)
     return result

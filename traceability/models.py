@@ -301,6 +301,9 @@ class EventKind(models.TextChoices):
     TRANSFORMATION = "transformation", _("Transformation")
     TEMPERATURE = "temperature", _("Temperature reading")
     CORRECTION = "correction", _("Correction")
+    # A lot's registration (EPCIS commissioning): its farm, field, crop, quantity and unit in the
+    # chain, so that changing the lot's row is detectable; corrected like any other event.
+    REGISTRATION = "registration", _("Registration")
 
 
 # The events that move lots between places: the stops of a forward trace.
@@ -516,3 +519,52 @@ class RecallHold(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["recall", "batch"], name="recall_hold_unique")]
+
+
+class Anchor(AppendOnlyModel):
+    """A signed checkpoint of every village chain's head (last seq and hash), made by
+    `manage.py anchor_chains` with an Ed25519 key that is kept out of the database. A chain
+    recomputed from some event on, or cut short, no longer reaches an anchored head; a copy of
+    the anchor kept outside (`export_anchor`) proves it even if these rows are deleted.
+    `payload` is the exact signed text (traceability.anchors)."""
+
+    created_at = models.DateTimeField(_("anchored at"), default=timezone.now)
+    key_id = models.CharField(_("key id"), max_length=16)
+    payload = models.TextField()
+    signature = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("anchor")
+        verbose_name_plural = _("anchors")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ChainCheck(models.Model):
+    """What the last runs of `verify_events` and `anchor_chains` found about one village's chain,
+    so that pages can say whether what they show verifies without walking the chain: events up to
+    `verified_seq` verified (`ok`) at `verified_at`, and up to `anchored_seq` anchored at
+    `anchored_at`. A summary for display; the proof is a verification run."""
+
+    village = models.OneToOneField(
+        Village, on_delete=models.CASCADE, primary_key=True, related_name="chain_check", verbose_name=_("village")
+    )
+    ok = models.BooleanField(_("verified"), default=False)
+    problem = models.TextField(_("problem"), blank=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    verified_seq = models.PositiveBigIntegerField(default=0)
+    anchored_at = models.DateTimeField(_("anchored at"), null=True, blank=True)
+    anchored_seq = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("chain check")
+        verbose_name_plural = _("chain checks")
+
+    def __str__(self) -> str:
+        return f"{self.village_id}: {'ok' if self.ok else 'broken'} @ {self.verified_seq}"
+
+    def covers(self, seq: int) -> bool:
+        """Events up to `seq` verified clean and anchored."""
+        return self.ok and self.verified_seq >= seq and self.anchored_seq >= seq

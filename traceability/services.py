@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import chain
-from traceability.models import Batch, BatchInput, EventBatch, Recall, RecallHold, TraceEvent
+from traceability.models import Batch, BatchInput, EventBatch, Recall, RecallHold, TraceEvent, Unit
 from traceability.signals import announce
 
 
@@ -174,7 +174,58 @@ def register_batch(
         created_by=created_by,
         notes=notes,
     )
+    record_registrations(batches=[batch], actor=created_by)
     return batch
+
+
+@transaction.atomic
+def record_registrations(*, batches: list[Batch], actor=None, occurred_at: datetime | None = None) -> None:
+    """Record each new lot's registration event (kind registration): its farm, field, crop,
+    quantity, unit and first status (chain.registration_data) in its village's chain, so that a
+    later change of the lot's row breaks verification unless a correction of this event made it.
+
+    Side effects: per village, locks the village row (as record_event does), then appends one
+    event and one line per lot with two bulk inserts, however many lots (imports bring thousands).
+    """
+    by_village: dict[int, list[Batch]] = {}
+    for batch in batches:
+        by_village.setdefault(batch.farm.village_id, []).append(batch)
+    for village_id in sorted(by_village):
+        village = Village.objects.select_for_update().get(pk=village_id)
+        head = TraceEvent.objects.filter(village=village).order_by("-seq").values("seq", "hash").first()
+        seq, prev_hash = (head["seq"], head["hash"]) if head else (0, chain.GENESIS)
+        events = []
+        for batch in by_village[village_id]:
+            seq += 1
+            event = TraceEvent(
+                kind=TraceEvent.Kind.REGISTRATION,
+                occurred_at=occurred_at or batch.created_at,
+                recorded_at=timezone.now(),
+                village=village,
+                farm=batch.farm,
+                actor=actor,
+                location_name=batch.farm.name_zh,
+                location_gln=village.gln or "",
+                data=chain.registration_data(
+                    farm_id=batch.farm_id,
+                    field_id=batch.field_id,
+                    crop_id=batch.crop_id,
+                    quantity=batch.quantity,
+                    unit=batch.unit,
+                    status=batch.status,
+                ),
+                seq=seq,
+                prev_hash=prev_hash,
+            )
+            event.hash = prev_hash = chain.link_hash(
+                event.prev_hash, chain.canonical_content(event, [(batch.lot_code, EventBatch.Role.SUBJECT, None, "")])
+            )
+            events.append(event)
+        TraceEvent.objects.bulk_create(events)
+        EventBatch.objects.bulk_create(
+            EventBatch(event=event, batch=batch, role=EventBatch.Role.SUBJECT, event_kind=event.kind)
+            for event, batch in zip(events, by_village[village_id], strict=True)
+        )
 
 
 @transaction.atomic
@@ -268,6 +319,10 @@ def record_correction(
     data["corrective_event"]. Traces and pages use TraceEvent.objects.effective(), which leaves
     out the original and the correction but keeps the replacement.
 
+    Correcting a lot's registration event (incorrect_data, `corrected_data` with any of farm,
+    field, crop, quantity and unit) also sets the lot's row to the corrected facts, so the row
+    and the chain keep agreeing (_corrected_registration says what is refused).
+
     Side effects: appends one or two events to the original event's village chain; announces the
     event's batches. Refuses (CorrectionRefused, nothing written) an unknown event, one outside
     the actor's scope (reported as unknown, like a 404), a correction, an already corrected event,
@@ -302,6 +357,9 @@ def record_correction(
     if original.corrections.exists():
         raise CorrectionRefused(_("This event has already been corrected."))
     lines = _line_facts(original)
+    lot = None
+    if original.kind == TraceEvent.Kind.REGISTRATION:
+        lot, corrected_data = _corrected_registration(original, reason, corrected_data)
     replacement = None
     if reason == TraceEvent.CorrectionReason.INCORRECT_DATA:
         replacement, _created = record_event(
@@ -330,8 +388,74 @@ def record_correction(
         corrects=original,
         correction_reason=reason,
     )
+    if lot is not None:
+        facts = replacement.data
+        Batch.objects.filter(pk=lot.pk).update(
+            farm_id=facts["farm"],
+            field_id=facts["field"],
+            crop_id=facts["crop"],
+            quantity=Decimal(facts["quantity"]),
+            unit=facts["unit"],
+        )
     announce(line[0].pk for line in lines)
     return correction, replacement
+
+
+REGISTERED_FACTS = ("farm", "field", "crop", "quantity", "unit")
+
+
+def _corrected_registration(original: TraceEvent, reason: str, changes: dict | None) -> tuple[Batch, dict]:
+    """The lot a registration correction changes (locked) and its corrected registration data.
+
+    Refuses (CorrectionRefused): declaring a registration did not occur, a fact other than farm,
+    field, crop, quantity and unit, a farm outside the chain's village, a field of another farm,
+    an unknown crop or unit, a quantity below what the lot has already given, and a new unit for
+    a lot already used (its allocations are in the old unit)."""
+    if reason != TraceEvent.CorrectionReason.INCORRECT_DATA:
+        raise CorrectionRefused(_("A lot's registration cannot be withdrawn: correct its facts instead."))
+    changes = changes or {}
+    unknown = sorted(set(changes) - set(REGISTERED_FACTS))
+    if unknown:
+        raise CorrectionRefused(
+            _("A registration correction may change the farm, field, crop, quantity and unit only, not %(names)s.")
+            % {"names": ", ".join(unknown)}
+        )
+    lot = Batch.objects.select_for_update().get(pk=original.lines.get().batch_id)
+    facts = {**original.data, **changes}
+
+    def pk(name: str) -> int | None:
+        try:
+            return None if facts[name] in (None, "") else int(facts[name])
+        except (TypeError, ValueError):
+            raise CorrectionRefused(_("The farm, field and crop are given by their ids.")) from None
+
+    farm = Farm.objects.filter(pk=pk("farm"), village_id=original.village_id).first()
+    if farm is None:
+        raise CorrectionRefused(_("The farm must be one of the lot's village."))
+    if pk("field") is not None and not Field.objects.filter(pk=pk("field"), farm=farm).exists():
+        raise CorrectionRefused(_("The field belongs to another farm."))
+    if not Crop.objects.filter(pk=pk("crop")).exists():
+        raise CorrectionRefused(_("Unknown crop."))
+    try:
+        quantity = Decimal(str(facts["quantity"]))
+    except ArithmeticError:
+        quantity = Decimal("NaN")
+    if not quantity.is_finite() or quantity <= 0 or quantity != quantity.quantize(Decimal("0.001")):
+        raise CorrectionRefused(_("The quantity must be a positive number with at most 3 decimals."))
+    if quantity < lot.allocated_quantity:
+        raise CorrectionRefused(
+            _("Lot %(lot)s has already given %(used)s %(unit)s: the quantity cannot be less.")
+            % {"lot": lot.lot_code, "used": lot.allocated_quantity, "unit": lot.unit}
+        )
+    unit = facts["unit"]
+    if unit not in Unit.values:
+        raise CorrectionRefused(_("Unknown unit."))
+    if unit != lot.unit and lot.allocated_quantity:
+        raise CorrectionRefused(_("The unit of a lot that is already used cannot change."))
+    data = chain.registration_data(
+        farm_id=farm.pk, field_id=pk("field"), crop_id=pk("crop"), quantity=quantity, unit=unit, status=facts["status"]
+    )
+    return lot, data
 
 
 TRANSFORMATION_KINDS = ("sorting", "repacking", "mixing")
@@ -405,6 +529,7 @@ def transform_batches(
         created_by=actor,
     )
     BatchInput.objects.bulk_create(BatchInput(output=output, input=batch, quantity=amount) for batch, amount in used)
+    record_registrations(batches=[output], actor=actor, occurred_at=occurred_at)
     event, _created = record_event(
         kind=TraceEvent.Kind.TRANSFORMATION,
         village=village,

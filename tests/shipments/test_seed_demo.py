@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from farms.models import Crop, Farm, Field, Membership, Recipe, Village
 from shipments.models import Retailer, RetailerStaff, Scan, Shipment, ShipmentItem, Store
+from tests.support import anchor_key
 from traceability.models import Batch, EventBatch, TraceEvent
 
 MODELS = [Village, Farm, Field, Crop, Recipe, Membership, Retailer, Store, RetailerStaff, Shipment, ShipmentItem]
@@ -48,7 +49,7 @@ class SeedDemoTests(TestCase):
             sorted(gift.input_links.values_list("quantity", flat=True)), [Decimal("40.000"), Decimal("60.000")]
         )
         kinds = set(TraceEvent.objects.filter(lines__batch=gift).values_list("kind", flat=True))
-        self.assertEqual(kinds, {"shipping", "temperature", "transformation"})
+        self.assertEqual(kinds, {"registration", "shipping", "temperature", "transformation"})
 
     def test_demo_users_have_their_roles(self):
         roles = set(Membership.objects.values_list("user__username", "role", "village__code"))
@@ -101,3 +102,13 @@ class SeedDemoTests(TestCase):
             self.assertEqual({line.unit for line in lines}, {batch.unit})
         results = set(TraceEvent.objects.filter(kind="quality_test").values_list("data__result", flat=True))
         self.assertEqual(results, {"pass"})
+
+    def test_the_demo_record_verifies_and_anchors(self):
+        out = StringIO()
+        with self.settings(ANCHOR_SIGNING_KEY=anchor_key(), ANCHOR_SIGNING_KEY_FILE="", ANCHOR_PUBLIC_KEYS=[]):
+            call_command("verify_events", stdout=out, stderr=StringIO())
+            call_command("anchor_chains", stdout=StringIO())
+            call_command("verify_events", stdout=out)
+        registered = EventBatch.objects.filter(event__kind="registration")
+        self.assertEqual(registered.count(), Batch.objects.count())
+        self.assertEqual(out.getvalue().count("OK: 4 village chain(s)"), 2)

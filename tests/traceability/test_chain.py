@@ -5,31 +5,22 @@ append-only triggers switched off, as a table owner can); `manage.py verify_even
 name what was broken. Runs on PostgreSQL and SQLite alike.
 """
 
-import base64
 import uuid
 from decimal import Decimal
 from io import StringIO
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.test import TestCase, override_settings
 
+from tests.support import anchor_key
 from tests.traceability.scenario import Scenario, at
 from traceability import chain
 from traceability.models import Batch, EventBatch, TraceEvent
 from traceability.services import record_correction
 
-
-def new_key() -> str:
-    """A fresh Ed25519 private key, base64 of its 32 raw bytes (what ANCHOR_SIGNING_KEY holds)."""
-    raw = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    return base64.b64encode(raw).decode()
-
-
-KEY = new_key()
+KEY = anchor_key()
 
 
 def tamper(*statements: tuple[str, list]) -> None:

@@ -12,7 +12,7 @@ from tests.support import make_batch, make_crop, make_farm, make_village, requir
 from tests.traceability.scenario import at
 from traceability import chain
 from traceability.models import EventBatch, ImmutableEventError, TraceEvent
-from traceability.services import record_batch_event
+from traceability.services import record_batch_event, record_registrations
 
 
 def build_chain(test):
@@ -108,10 +108,18 @@ class VerifierCatchesTamperingTests(TestCase):
 
     def test_an_untouched_log_verifies_and_the_command_says_ok(self):
         self.assertEqual(self.verify(), [])
-        out = StringIO()
-        call_command("verify_events", stdout=out)
+        record_registrations(batches=[self.batch, self.other_batch])
+        out, err = StringIO(), StringIO()
+        call_command("verify_events", stdout=out, stderr=err)
         self.assertEqual(
-            out.getvalue(), "OK: 2 village chain(s) verified, no broken link; lineage matches the links.\n"
+            out.getvalue(),
+            "OK: 2 village chain(s), 8 event(s) verified, no broken link; 2 lot(s), 0 transformation link(s), "
+            "0 shipment(s) agree with the chain; lineage matches the links.\n",
+        )
+        self.assertEqual(
+            err.getvalue(),
+            "WARNING: no anchor: a chain rewritten or cut short by someone with database access would go "
+            "unnoticed. Run anchor_chains (docs/deployment.md, Anchoring).\n",
         )
 
     def test_it_detects_an_altered_field(self):
@@ -139,7 +147,7 @@ class VerifierCatchesTamperingTests(TestCase):
         self.assertEqual((broken.village_code, broken.seq, broken.event_id), ("XJ", 4, self.events[3].pk))
         self.assertIn("sequence gap: expected seq 3, found 4", broken.problem)
         err = StringIO()
-        with self.assertRaisesMessage(CommandError, "1 broken chain(s), 0 lineage fault(s)."):
+        with self.assertRaisesMessage(CommandError, "problem(s): the record does not verify."):
             call_command("verify_events", stderr=err)
         self.assertIn(f"BROKEN: village XJ (id {self.village.pk}), seq 4, event id {self.events[3].pk}", err.getvalue())
 

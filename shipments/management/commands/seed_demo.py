@@ -278,9 +278,12 @@ class Command(BaseCommand):
             for key, quantity in items:
                 shipping.add_item(shipment=shipment, batch=batches[key], quantity=Decimal(quantity))
             # Ready to leave an hour after the last thing that happened to its lots.
-            packed_at = TraceEvent.objects.filter(lines__batch__in=[batches[k] for k, _q in items]).aggregate(
-                last=Max("occurred_at")
-            )["last"]
+            # (Registrations happened at seed time: the story's dates are the events'.)
+            packed_at = (
+                TraceEvent.objects.filter(lines__batch__in=[batches[k] for k, _q in items])
+                .exclude(kind=TraceEvent.Kind.REGISTRATION)
+                .aggregate(last=Max("occurred_at"))["last"]
+            )
             # Made half an hour before it leaves, not at seed time (created_at is not editable, and
             # a shipment "created" after it was dispatched reads as a defect).
             Shipment.objects.filter(pk=shipment.pk).update(created_at=packed_at + timedelta(minutes=30))
