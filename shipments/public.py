@@ -28,6 +28,7 @@ from shipments import public_cache, qr, scan_writer
 from shipments.models import CODE_ALPHABET, CODE_LENGTH, Shipment
 from shipments.useragents import client_family, is_bot
 from traceability.models import Batch, EventBatch, TraceEvent
+from traceability.verification import record_verified_on
 
 LANGUAGES = ("zh-hans", "en")
 SCAN_SLOT = "<!--scan-->"
@@ -174,7 +175,9 @@ def _scan_texts(language: str, first_day, stale: bool) -> tuple[str, str, str, s
 def _render_page(code: str, language: str) -> dict | None:
     """The page's HTML around the scan block, and the shipment's id (kept server-side only)."""
     shipment = (
-        Shipment.objects.select_related("origin_village", "store", "store__retailer").filter(public_code=code).first()
+        Shipment.objects.select_related("origin_village__chain_check", "store", "store__retailer")
+        .filter(public_code=code)
+        .first()
     )
     if shipment is None:
         return None
@@ -187,14 +190,20 @@ def _render_page(code: str, language: str) -> dict | None:
     lines = (
         EventBatch.objects.filter(
             batch_id__in=[b.pk for b in batches],
-            event__in=TraceEvent.objects.effective().filter(kind__in=[*JOURNEY_KINDS, TraceEvent.Kind.TEMPERATURE]),
+            event__in=TraceEvent.objects.effective().filter(
+                kind__in=[*JOURNEY_KINDS, TraceEvent.Kind.TEMPERATURE, TraceEvent.Kind.REGISTRATION]
+            ),
         )
         .select_related("event")
         .order_by("event__occurred_at", "event_id")
     )
     events_by_batch: dict[int, list[TraceEvent]] = {b.pk: [] for b in batches}
+    record = []  # every event behind the page, for "record verified on"
     for line in lines:
         event = line.event
+        record.append(event)
+        if event.kind == TraceEvent.Kind.REGISTRATION:
+            continue
         # A lot split over several shipments: only this shipment's own dispatch and arrival.
         if event.kind in _MOVEMENTS and event.data.get("shipment") != code:
             continue
@@ -221,6 +230,7 @@ def _render_page(code: str, language: str) -> dict | None:
         "recipes": recipes,
         "recipes_in_other_language": bool(recipes) and recipes[0].language != language,
         "scan_slot": SCAN_SLOT,
+        "verified_on": record_verified_on(shipment.origin_village, record),
     }
     html = render_to_string("shipments/public/page.html", context)
     head, _slot, tail = html.partition(SCAN_SLOT)

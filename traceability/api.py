@@ -356,6 +356,30 @@ class TraceShipmentSerializer(serializers.Serializer):
         return TraceShipmentLotSerializer(rows, many=True).data
 
 
+class TraceChainSerializer(serializers.Serializer):
+    village = serializers.CharField()
+    last_seq = serializers.IntegerField()
+    events = serializers.IntegerField()
+    verified = serializers.BooleanField()
+    verified_at = serializers.DateTimeField(allow_null=True)
+    anchored = serializers.BooleanField()
+    anchored_at = serializers.DateTimeField(allow_null=True)
+    problem = serializers.CharField()
+
+
+class TraceVerificationSerializer(serializers.Serializer):
+    """Whether every event behind the trace's lots verified clean at the last `verify_events` run
+    (`verified_at`: the oldest of the chains' runs), and the time of the last anchor that covers
+    them all (null while some were recorded after it); per village chain in `chains`."""
+
+    verified = serializers.BooleanField()
+    verified_at = serializers.DateTimeField(allow_null=True)
+    anchored = serializers.BooleanField()
+    anchored_at = serializers.DateTimeField(allow_null=True)
+    events = serializers.IntegerField()
+    chains = TraceChainSerializer(many=True)
+
+
 class TraceSerializer(serializers.Serializer):
     """A lot's trace: backward to every input lot, its farm, field and village; forward to every
     lot made from it and the shipments and stores that received them."""
@@ -366,6 +390,7 @@ class TraceSerializer(serializers.Serializer):
     descendants = TraceLotSerializer(many=True)
     links = TraceLinkSerializer(many=True)
     shipments = TraceShipmentSerializer(many=True)
+    verification = TraceVerificationSerializer()
 
 
 class TraceQuerySerializer(StrictSerializer):

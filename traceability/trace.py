@@ -26,6 +26,7 @@ from typing import NamedTuple
 from django.db import connection, transaction
 
 from traceability.models import Batch, TraceEvent
+from traceability.verification import LotsVerification, lots_verification
 
 DIRECTIONS = ("both", "forward", "backward")
 
@@ -128,6 +129,19 @@ class Trace:
     def lot_codes(self) -> list[str]:
         """Every lot of the trace, the traced lot first."""
         return [self.lot.lot_code] + [lot.lot_code for lot in self.ancestors + self.descendants]
+
+    @property
+    def lot_ids(self) -> list[int]:
+        """The primary keys of the traced lot and of the lots on the sides this trace shows."""
+        c = self._columns.lot_columns
+        sides = {0} | ({1} if self._backward else set()) | ({2} if self._forward else set())
+        return [pk for pk, side in zip(c["id"], c["side"], strict=True) if side in sides]
+
+    @cached_property
+    def verification(self) -> LotsVerification:
+        """Whether every event behind the trace's lots verified at the last verify_events run, and
+        the last anchor covering them."""
+        return lots_verification(self.lot_ids)
 
     @property
     def origins(self) -> list[Lot]:
