@@ -71,6 +71,9 @@ def recreate(name: str, config: dict, *, drop_only: bool = False) -> None:
     admin.close()
 
 
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # shipments.models.CODE_ALPHABET
+
+
 def copy_rows(cursor, table: str, columns: list[str], rows) -> None:
     """COPY in PostgreSQL's text format (tab-separated, \\N for NULL)."""
 
@@ -92,11 +95,13 @@ class Builder:
     def __init__(self, chain_module, json_module):
         self.chain, self.json = chain_module, json_module
         self.batches, self.events, self.lines, self.inputs = [], [], [], []
+        self.shipments, self.items = [], []
         self.heads: dict[int, tuple[int, str]] = {}
         self.clock = datetime(2026, 3, 1, tzinfo=UTC)
         self.lot_numbers: dict[str, int] = {}
 
-    def batch(self, farm, crop, quantity, *, status="packed", harvested=None) -> int:
+    def batch(self, farm, crop, quantity, *, status="packed", harvested=None, registered="harvested") -> int:
+        """A lot and its registration event (`registered`: the status it started with)."""
         pk = len(self.batches) + 1
         prefix = f"{farm.village_code}-{crop.code}-{(harvested or self.clock.date()):%Y%m%d}-"
         number = self.lot_numbers[prefix] = self.lot_numbers.get(prefix, 0) + 1
@@ -105,7 +110,31 @@ class Builder:
             (pk, lot_code, harvested or self.clock.date(), quantity, "kg", Decimal("0"), status, "",
              self.clock.isoformat(), crop.id, farm.id)
         )  # fmt: skip
+        facts = self.chain.registration_data(
+            farm_id=farm.id, field_id=None, crop_id=crop.id, quantity=quantity, unit="kg", status=registered
+        )
+        self.event("registration", farm, [(pk, "subject", None)], facts)
         return pk
+
+    def allocated(self) -> list[tuple]:
+        """The lot rows with what their transformation links and shipments take from them."""
+        taken: dict[int, Decimal] = {}
+        for _pk, amount, lot, _out in self.inputs:
+            taken[lot] = taken.get(lot, Decimal(0)) + amount
+        for _pk, _shipment, lot, quantity in self.items:
+            taken[lot] = taken.get(lot, Decimal(0)) + quantity
+        return [row[:5] + (taken.get(row[0], Decimal(0)),) + row[6:] for row in self.batches]
+
+    def ship(self, lot: int, farm, data: dict) -> None:
+        """A shipment of one unit of `lot`, dispatched and received, with its shipping and receiving events."""
+        code = "BENCH" + "".join(CODE_ALPHABET[len(self.shipments) // 32**i % 32] for i in range(11))
+        data = {**data, "shipment": code}
+        self.event("shipping", farm, [(lot, "subject", Decimal("1"))], data)
+        shipped = self.clock
+        self.event("receiving", farm, [(lot, "subject", Decimal("1"))], data)
+        pk = len(self.shipments) + 1
+        self.shipments.append((pk, code, farm.village_id, farm.id, "delivered", shipped, self.clock))
+        self.items.append((pk, pk, lot, Decimal("1")))
 
     def lot_code(self, pk: int) -> str:
         return self.batches[pk - 1][1]
@@ -143,7 +172,7 @@ class Builder:
         return pk
 
     def transform(self, farm, crop, inputs: list[tuple[int, Decimal]], quantity: Decimal) -> int:
-        out = self.batch(farm, crop, quantity)
+        out = self.batch(farm, crop, quantity, registered="packed")
         for batch, amount in inputs:
             self.inputs.append((len(self.inputs) + 1, amount, batch, out))
         lines = [(b, "input", q) for b, q in inputs] + [(out, "output", quantity)]
@@ -157,6 +186,7 @@ def build(args) -> dict:
     from django.db import connection
 
     from farms.models import Crop, Farm, Village
+    from shipments.models import Retailer, Store
     from traceability import chain
 
     random.seed(7)
@@ -216,9 +246,7 @@ def build(args) -> dict:
         level = nxt
     leaves = level
     for i, leaf in enumerate(leaves[::4]):
-        data = {**shipment_data, "shipment": f"BENCH{i:011d}", "reference_document": f"BOL-{i}"}
-        b.event("shipping", tree_farm, [(leaf, "subject", Decimal("1"))], data)
-        b.event("receiving", tree_farm, [(leaf, "subject", Decimal("1"))], data)
+        b.ship(leaf, tree_farm, {**shipment_data, "reference_document": f"BOL-{i}"})
     bulk = b.transform(tree_farm, wax, [(leaf, Decimal("1")) for leaf in leaves], Decimal(len(leaves)))
 
     with connection.cursor() as cursor:
@@ -227,7 +255,7 @@ def build(args) -> dict:
             "traceability_batch",
             ["id", "lot_code", "harvested_on", "quantity", "unit", "allocated_quantity", "status", "notes",
              "created_at", "crop_id", "farm_id"],
-            b.batches,
+            b.allocated(),
         )  # fmt: skip
         copy_rows(
             cursor,
@@ -240,11 +268,26 @@ def build(args) -> dict:
             cursor, "traceability_eventbatch", ["id", "role", "quantity", "unit", "batch_id", "event_id"], b.lines
         )
         copy_rows(cursor, "traceability_batchinput", ["id", "quantity", "input_id", "output_id"], b.inputs)
+        store = Store.objects.create(
+            retailer=Retailer.objects.create(name_zh="盒马鲜生", gln="9520000000028"), name_zh="上海静安店",
+            city_zh="上海", gln="9520000000035",
+        )  # fmt: skip
+        copy_rows(
+            cursor,
+            "shipments_shipment",
+            ["id", "public_code", "origin_village_id", "origin_farm_id", "status", "dispatched_at", "delivered_at",
+             "created_at", "store_id", "carrier", "reference", "notes"],
+            [(pk, code, v, f, st, sent.isoformat(), got.isoformat(), sent.isoformat(), store.pk, "", "", "")
+             for pk, code, v, f, st, sent, got in b.shipments],
+        )  # fmt: skip
+        copy_rows(cursor, "shipments_shipmentitem", ["id", "shipment_id", "batch_id", "quantity"], b.items)
         for table in (
             "traceability_batch",
             "traceability_traceevent",
             "traceability_eventbatch",
             "traceability_batchinput",
+            "shipments_shipment",
+            "shipments_shipmentitem",
         ):
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
             # What autovacuum does soon after a bulk load: statistics, and the visibility map that
@@ -281,6 +324,11 @@ def main() -> None:
     parser.add_argument("--levels", type=int, default=4)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="also time anchor_chains and verify_events over the whole dataset (once each, with progress)",
+    )
     args = parser.parse_args()
 
     url, name, config = bench_database_url()
@@ -312,6 +360,7 @@ def report(args, built, build_seconds) -> None:
     from traceability import exports
     from traceability.models import Batch, StoredTrace
     from traceability.trace import descendant_ids, trace_lot
+    from traceability.verification import lots_verification
 
     root, leaf, bulk = (Batch.objects.get(pk=built[k]) for k in ("root", "leaf", "bulk"))
     batches, events, lines, inputs = built["counts"]
@@ -350,6 +399,8 @@ def report(args, built, build_seconds) -> None:
                     f"{len(trace.shipments):,} shipments; then kept"))  # fmt: skip
     ms, _trace = median_ms(lambda: trace_lot(root, direction="forward"), args.runs, before=toggle_a_leaf)
     figures.append(("  computed again after a change to one leaf", ms, "the stored one is stale"))
+    # The change is no recorded fact: put the quantity back, or verify_events (rightly) reports it.
+    Batch.objects.filter(pk=leaf.pk).update(quantity=leaf.quantity)
     ms, trace = median_ms(lambda: trace_lot(root, direction="forward"), args.runs)
     figures.append(("forward trace of the root lot, stored", ms, "read back, nothing changed"))
     ms, _count = median_ms(lambda: every_object(trace_lot(root, direction="forward")), args.runs)
@@ -365,11 +416,42 @@ def report(args, built, build_seconds) -> None:
     figures.append(("FSMA 204 CSV of the root lot", ms, f"{rows:,} rows, {len(content) // 1024:,} KB"))
     ms, content = median_ms(lambda: exports.fsma_xlsx(exports.events_for_lot(root)), 3)
     figures.append(("FSMA 204 XLSX of the root lot", ms, f"{len(content) // 1024:,} KB"))
+    trace = trace_lot(root, direction="forward")
+    ms, status = median_ms(lambda: lots_verification(trace.lot_ids), args.runs)
+    figures.append(("verification status of the root lot's trace", ms, f"{status.events:,} events behind it"))
     width = max(len(name) for name, _ms, _note in figures)
     print(f"{'':<{width}}  {'median':>9}      {'x baseline':>10}")
     for name, ms, note in figures:
         print(f"{name:<{width}}  {ms:9.1f} ms   {ms / base:10.1f}   {note}")
     print(f"\nload average {os.getloadavg()[0]:.1f}")
+    if args.verify:
+        time_verification()
+
+
+def time_verification() -> None:
+    """anchor_chains (the first one walks every chain), verify_events (every chain and every fact
+    check, in one snapshot), and anchor_chains again after one new event (walks only what is new)."""
+    import base64
+
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from traceability.models import Batch
+    from traceability.services import record_batch_event
+
+    settings.ANCHOR_SIGNING_KEY = base64.b64encode(os.urandom(32)).decode()
+    print()
+    for name, command in (
+        ("first anchor_chains (walks every chain)", "anchor_chains"),
+        ("verify_events (chains, anchor, every fact)", "verify_events"),
+    ):
+        started = time.perf_counter()
+        call_command(command)
+        print(f"{name}: {time.perf_counter() - started:.1f} s, load average {os.getloadavg()[0]:.1f}\n")
+    record_batch_event(batch=Batch.objects.order_by("pk").first(), kind="temperature", occurred_at=datetime.now(UTC))
+    started = time.perf_counter()
+    call_command("anchor_chains")
+    print(f"next anchor_chains (one new event): {time.perf_counter() - started:.2f} s")
 
 
 if __name__ == "__main__":

@@ -279,7 +279,8 @@ def anchor_chains(*, key: Ed25519PrivateKey, progress=None):
     up from the previous anchor's head (the whole chain the first time) to its head now.
 
     Returns (the new Anchor row, or None when no chain has grown since the latest anchor; the
-    latest Anchor). `progress(village, events_read)` is called while chains are walked.
+    latest Anchor). `progress(village, events_read)` is called while chains are walked (events
+    read over all chains so far).
     Side effects: one Anchor row; each anchored village's ChainCheck gets the anchored seq and
     time. Refuses (AnchorError, writing nothing): an anchor in the database that does not verify,
     a chain that departs from the previous anchor, a chain with a broken link.
@@ -297,7 +298,7 @@ def anchor_chains(*, key: Ed25519PrivateKey, progress=None):
     last = dict(TraceEvent.objects.order_by().values("village_id").annotate(last=Max("seq")).values_list(
         "village_id", "last"))  # fmt: skip
     ids = set(last) | {head.village_id for head in previous.heads} if previous else set(last)
-    heads = []
+    heads, walked = [], 0
     for village in Village.objects.filter(pk__in=ids).order_by("pk"):
         after = (0, chain.GENESIS)
         anchored = previous.head(village.pk) if previous else None
@@ -307,8 +308,9 @@ def anchor_chains(*, key: Ed25519PrivateKey, progress=None):
                 problems.append(problem)
                 continue
             after = (anchored.seq, anchored.hash)
-        report = (lambda read, v=village: progress(v, read)) if progress else None
+        report = (lambda read, v=village, done=walked: progress(v, done + read)) if progress else None
         walk = chain.walk_village(village, after=after, upto=last.get(village.pk, 0), progress=report)
+        walked += walk.events
         if walk.broken is not None:
             problems.append(str(walk.broken))
         elif walk.seq:

@@ -11,6 +11,7 @@ traceability.verification.
 
 import hashlib
 import json
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
@@ -84,6 +85,15 @@ class BrokenLink:
         return f"{where}: {self.problem}"
 
 
+# An event as the walk reads it: the fields canonical_content reads, and its links. Tuples, not
+# model instances: building a TraceEvent costs more than hashing it.
+_Row = namedtuple(
+    "_Row",
+    "id client_id kind occurred_at recorded_at village_id farm_id location_gln location_name actor_id data "
+    "corrects_id correction_reason seq prev_hash hash",
+)
+
+
 @dataclass(frozen=True)
 class Walk:
     """What walking a chain found: the last event read (`seq`, `hash`; 0 and GENESIS for an empty
@@ -113,10 +123,10 @@ def walk_village(village, *, after: tuple[int, str] = (0, GENESIS), upto: int | 
         events = TraceEvent.objects.filter(village_id=village.pk, seq__gt=last_seq)
         if upto is not None:
             events = events.filter(seq__lte=upto)
-        events = list(events.order_by("seq")[:chunk_size])
+        events = [_Row(*row) for row in events.order_by("seq").values_list(*_Row._fields)[:chunk_size]]
         if not events:
             return Walk(expected_seq - 1, prev_hash, read, None)
-        lines: dict[int, list] = {event.pk: [] for event in events}
+        lines: dict[int, list] = {event.id: [] for event in events}
         rows = EventBatch.objects.filter(event_id__in=lines).values_list(
             "event_id", "batch__lot_code", "role", "quantity", "unit"
         )
@@ -128,14 +138,14 @@ def walk_village(village, *, after: tuple[int, str] = (0, GENESIS), upto: int | 
                 problem = f"sequence gap: expected seq {expected_seq}, found {event.seq} (an event was removed)"
             elif event.prev_hash != prev_hash:
                 problem = "prev_hash is not the previous event's hash (events removed, reordered or inserted)"
-            elif link_hash(event.prev_hash, canonical_content(event, lines[event.pk])) != event.hash:
-                lots = ", ".join(sorted(lot for lot, *_rest in lines[event.pk])) or "no lot"
+            elif link_hash(event.prev_hash, canonical_content(event, lines[event.id])) != event.hash:
+                lots = ", ".join(sorted(lot for lot, *_rest in lines[event.id])) or "no lot"
                 problem = (
                     "the stored content does not match its hash (a field or a batch line was altered): "
                     f"it now reads as a {event.kind} event of {lots}"
                 )
             if problem is not None:
-                link = BrokenLink(village.pk, village.code, event.seq, event.pk, problem)
+                link = BrokenLink(village.pk, village.code, event.seq, event.id, problem)
                 return Walk(expected_seq - 1, prev_hash, read, link)
             expected_seq, prev_hash = event.seq + 1, event.hash
             read += 1

@@ -294,3 +294,16 @@ class TamperingTests(TestCase):
         self.assertEqual(s.l3.quantity, Decimal("55"))
         self.assertEqual(EventBatch.objects.filter(batch=s.l3, event__kind="registration").count(), 2)
         self.assertIn("OK: ", self.verifies())
+
+    def test_verification_says_how_far_it_got(self):
+        out = StringIO()
+        call_command("verify_events", "--progress-every", "5", stdout=out, stderr=StringIO())
+        total = TraceEvent.objects.count()
+        self.assertEqual(
+            out.getvalue().splitlines()[:2],
+            [
+                f"  {total} of {total} event(s) verified (chain XJ)",
+                f"  {total} event(s) verified; checking lots, links, shipments and allocations...",
+            ],
+        )
+        self.assertTrue(out.getvalue().splitlines()[2].startswith("OK: "))

@@ -18,6 +18,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, export=None, show_key=False, **options):
+        self.shown = 0
         try:
             key = anchors.signing_key()
         except anchors.AnchorError as exc:
@@ -39,9 +40,10 @@ class Command(BaseCommand):
             write(self, export, anchor, public)
 
     def progress(self, village, read: int) -> None:
-        """A line each 100,000 events of a long walk (the walk calls this every 2,000)."""
-        if read >= 100_000 and read // 100_000 != (read - 2000) // 100_000:
-            self.stdout.write(f"  chain {village.code}: {read:,} new event(s) checked")
+        """A line every 100,000 events walked (the walk calls this every 2,000 events of a chain)."""
+        if read // 100_000 != self.shown:
+            self.shown = read // 100_000
+            self.stdout.write(f"  {read:,} new event(s) checked (chain {village.code})")
             self.stdout.flush()
 
 

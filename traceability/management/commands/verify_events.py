@@ -4,9 +4,6 @@ from farms.models import Village
 from traceability import anchors
 from traceability.verification import verify
 
-# Chains longer than this report their progress every this many events.
-PROGRESS_EVERY = 100_000
-
 
 class Command(BaseCommand):
     help = (
@@ -20,6 +17,13 @@ class Command(BaseCommand):
         parser.add_argument("--village", help="only this village code's chain (and the facts it records)")
         parser.add_argument("--anchor", metavar="FILE", help="verify against this anchor file (export_anchor)")
         parser.add_argument(
+            "--progress-every",
+            type=int,
+            default=100_000,
+            metavar="N",
+            help="on a database of at least N events, say how far it got every N events (default 100,000)",
+        )
+        parser.add_argument(
             "--trust",
             metavar="PUBLIC_KEY",
             action="append",
@@ -27,7 +31,10 @@ class Command(BaseCommand):
             help="also trust this public key (base64) for the anchor's signature; repeatable",
         )
 
-    def handle(self, *args, village=None, anchor=None, trust=(), **options):
+    def handle(self, *args, village=None, anchor=None, trust=(), progress_every=100_000, **options):
+        if progress_every < 1:
+            raise CommandError("--progress-every must be at least 1.")
+        self.every, self.shown = progress_every, 0
         villages = Village.objects.order_by("pk")
         if village:
             villages = villages.filter(code=village)
@@ -42,9 +49,9 @@ class Command(BaseCommand):
             self.stderr.write(f"BROKEN: {problem}")
         if report.problems:
             raise CommandError(f"{len(report.problems)} problem(s): the record does not verify.")
-        counts = ", ".join(f"{n} {name}" for name, n in report.counts.items())
+        counts = ", ".join(f"{n:,} {name}" for name, n in report.counts.items())
         self.stdout.write(
-            f"OK: {report.villages} village chain(s), {report.events} event(s) verified, no broken link; "
+            f"OK: {report.villages:,} village chain(s), {report.events:,} event(s) verified, no broken link; "
             f"{counts} agree with the chain; lineage matches the links."
         )
         if report.anchor is None:
@@ -58,7 +65,15 @@ class Command(BaseCommand):
             )
 
     def progress(self, village, read: int, total: int) -> None:
-        """A line each PROGRESS_EVERY events of a long chain (the walk calls this every 2,000)."""
-        if total >= PROGRESS_EVERY and (read // PROGRESS_EVERY != (read - 2000) // PROGRESS_EVERY or read == total):
-            self.stdout.write(f"  chain {village.code}: {read:,} of {total:,} event(s) verified")
-            self.stdout.flush()
+        """A line every `--progress-every` events of a large database (the walk calls this every
+        2,000 events of a chain), and one when the fact checks start."""
+        if total < self.every:
+            return
+        if village is None:
+            self.stdout.write(f"  {read:,} event(s) verified; checking lots, links, shipments and allocations...")
+        elif read // self.every != self.shown:
+            self.shown = read // self.every
+            self.stdout.write(f"  {read:,} of {total:,} event(s) verified (chain {village.code})")
+        else:
+            return
+        self.stdout.flush()
