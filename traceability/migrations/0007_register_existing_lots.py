@@ -3,8 +3,8 @@ so that verification covers their farm, field, crop, quantity and unit from now 
 
 The facts recorded are the rows as they stand when this runs: history before it is taken as it
 is. Each village's events are appended to its chain under a lock on the village row, as the
-application does, with two bulk inserts per thousand lots. Reversing leaves the events (history
-is append-only).
+application does, with two bulk inserts per thousand lots, reading a thousand lots at a time.
+Reversing leaves the events (history is append-only).
 """
 
 import uuid
@@ -24,26 +24,33 @@ def register_existing_lots(apps, schema_editor):
     TraceEvent = apps.get_model("traceability", "TraceEvent")
     EventBatch = apps.get_model("traceability", "EventBatch")
     RecallHold = apps.get_model("traceability", "RecallHold")
-    registered = set(EventBatch.objects.filter(event__kind="registration").values_list("batch_id", flat=True))
+    registered = EventBatch.objects.filter(event__kind="registration").values("batch_id")
     # A held lot started as the status its hold will give back.
     before_hold = dict(
         RecallHold.objects.filter(recall__closed_at__isnull=True).values_list("batch_id", "previous_status")
     )
     now = timezone.now()
     for village in Village.objects.order_by("pk"):
-        lots = [
-            lot
-            for lot in Batch.objects.filter(farm__village=village).select_related("farm").order_by("created_at", "pk")
-            if lot.pk not in registered
-        ]
-        if not lots:
+        # The ids first, in registration order: a thousand lots are then read at a time.
+        pending = list(
+            Batch.objects.filter(farm__village=village)
+            .exclude(pk__in=registered)
+            .order_by("created_at", "pk")
+            .values_list("pk", flat=True)
+        )
+        if not pending:
             continue
         Village.objects.select_for_update().filter(pk=village.pk).first()
         head = TraceEvent.objects.filter(village=village).order_by("-seq").values("seq", "hash").first()
         seq, prev_hash = (head["seq"], head["hash"]) if head else (0, chain.GENESIS)
-        for start in range(0, len(lots), CHUNK):
+        for start in range(0, len(pending), CHUNK):
+            chunk = list(
+                Batch.objects.filter(pk__in=pending[start : start + CHUNK])
+                .select_related("farm")
+                .order_by("created_at", "pk")
+            )
             events = []
-            for lot in lots[start : start + CHUNK]:
+            for lot in chunk:
                 seq += 1
                 status = lot.status if lot.status in STARTED else before_hold.get(lot.pk, "packed")
                 event = TraceEvent(
@@ -75,7 +82,7 @@ def register_existing_lots(apps, schema_editor):
             TraceEvent.objects.bulk_create(events)
             EventBatch.objects.bulk_create(
                 EventBatch(event=event, batch=lot, role="subject", event_kind="registration")
-                for event, lot in zip(events, lots[start : start + CHUNK], strict=True)
+                for event, lot in zip(events, chunk, strict=True)
             )
 
 
