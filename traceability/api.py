@@ -356,28 +356,20 @@ class TraceShipmentSerializer(serializers.Serializer):
         return TraceShipmentLotSerializer(rows, many=True).data
 
 
-class TraceChainSerializer(serializers.Serializer):
-    village = serializers.CharField()
-    last_seq = serializers.IntegerField()
-    events = serializers.IntegerField()
-    verified = serializers.BooleanField()
-    verified_at = serializers.DateTimeField(allow_null=True)
-    anchored = serializers.BooleanField()
-    anchored_at = serializers.DateTimeField(allow_null=True)
-    problem = serializers.CharField()
-
-
 class TraceVerificationSerializer(serializers.Serializer):
     """Whether every event behind the trace's lots verified clean at the last `verify_events` run
-    (`verified_at`: the oldest of the chains' runs), and the time of the last anchor that covers
-    them all (null while some were recorded after it); per village chain in `chains`."""
+    (`verified_at`), and the time of the last signed anchor that covers them all (`anchored_at`,
+    null while some were recorded after it). `unverified` and `unanchored` count those that are
+    not, per village chain; `problems` says what the last run found wrong in those chains."""
 
     verified = serializers.BooleanField()
     verified_at = serializers.DateTimeField(allow_null=True)
     anchored = serializers.BooleanField()
     anchored_at = serializers.DateTimeField(allow_null=True)
     events = serializers.IntegerField()
-    chains = TraceChainSerializer(many=True)
+    unverified = serializers.DictField(child=serializers.IntegerField())
+    unanchored = serializers.DictField(child=serializers.IntegerField())
+    problems = serializers.ListField(child=serializers.CharField())
 
 
 class TraceSerializer(serializers.Serializer):

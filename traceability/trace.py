@@ -141,7 +141,10 @@ class Trace:
     def verification(self) -> LotsVerification:
         """Whether every event behind the trace's lots verified at the last verify_events run, and
         the last anchor covering them."""
-        return lots_verification(self.lot_ids)
+        c = self._columns
+        ids = set(self.lot_ids)
+        farms = {farm for pk, farm in zip(c.lot_columns["id"], c.lot_columns["farm_id"], strict=True) if pk in ids}
+        return lots_verification(ids, {c.villages[farm][0] for farm in farms})
 
     @property
     def origins(self) -> list[Lot]:

@@ -24,7 +24,7 @@ from datetime import date, datetime
 from functools import cached_property
 
 from django.db import connection, transaction
-from django.db.models import Count, Max
+from django.db.models import Count
 from django.utils import timezone
 
 from farms.models import Village
@@ -364,106 +364,106 @@ def _record(villages: list[Village], walks: dict[int, chain.Walk], problems: lis
 
 
 @dataclass(frozen=True)
-class ChainStatus:
-    """One chain behind some lots: its events up to `last_seq` concern them."""
-
-    village: str
-    last_seq: int
-    events: int
-    verified: bool
-    verified_at: datetime | None
-    anchored: bool
-    anchored_at: datetime | None
-    problem: str
-
-
-@dataclass(frozen=True)
 class LotsVerification:
-    """Whether every event behind some lots verified clean at the last run, and the time of the
-    last anchor covering them all (None when events came after it)."""
+    """Whether every event behind some lots verified clean at the last verification run, and the
+    time of the last anchor covering them all. `unverified` and `unanchored` count, per village
+    code, the events behind the lots that were recorded since the last run (or are in a chain
+    whose last run failed) and since the last anchor."""
 
-    chains: tuple[ChainStatus, ...]
-
-    @property
-    def events(self) -> int:
-        return sum(c.events for c in self.chains)
+    events: int = 0
+    unverified: dict[str, int] = field(default_factory=dict)
+    unanchored: dict[str, int] = field(default_factory=dict)
+    verified_at: datetime | None = None
+    anchored_at: datetime | None = None
+    problems: list[str] = field(default_factory=list)
 
     @property
     def verified(self) -> bool:
-        return bool(self.chains) and all(c.verified for c in self.chains)
-
-    @property
-    def verified_at(self) -> datetime | None:
-        return min(c.verified_at for c in self.chains) if self.verified else None
+        return bool(self.events) and not self.unverified
 
     @property
     def anchored(self) -> bool:
-        return bool(self.chains) and all(c.anchored for c in self.chains)
-
-    @property
-    def anchored_at(self) -> datetime | None:
-        return min(c.anchored_at for c in self.chains) if self.anchored else None
-
-    @property
-    def problems(self) -> list[str]:
-        return [f"{c.village}: {c.problem}" for c in self.chains if c.problem]
+        return bool(self.events) and not self.unanchored
 
 
-_LAST_EVENTS = """
-    SELECT e.village_id, max(e.seq), count(*) FROM traceability_traceevent e
-    WHERE e.id IN (SELECT event_id FROM traceability_eventbatch WHERE batch_id = ANY(%s))
-    GROUP BY e.village_id
+# The events recorded in each chain after a given seq that concern some lots: one range scan of
+# the (village, seq) index per chain, so the cost follows what is new since the last run, not
+# the size of the trace (a lot with 10,000 descendants has tens of thousands of events).
+_NEWER = """
+    SELECT t.village_id, e.seq FROM (VALUES {chains}) AS t (village_id, after)
+    CROSS JOIN LATERAL (
+        SELECT e.id, e.seq FROM traceability_traceevent e WHERE e.village_id = t.village_id AND e.seq > t.after
+    ) e
+    WHERE EXISTS (SELECT 1 FROM traceability_eventbatch l WHERE l.event_id = e.id AND l.batch_id = ANY(%s))
 """
 
 
-def _last_events(lot_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """village id -> (highest seq, number) of the events that concern any of `lot_ids`."""
+def _events_after(after: dict[int, int], lot_ids: list[int]) -> list[tuple[int, int]]:
+    """(village id, seq) of the events concerning `lot_ids` with a seq above after[village]."""
     if connection.vendor == "postgresql":
-        # One array parameter, whatever the number of lots (a trace can hold more than the
-        # 65,535 parameters a statement may have).
+        chains = ", ".join(["(%s::bigint, %s::bigint)"] * len(after))
         with connection.cursor() as cursor:
-            cursor.execute(_LAST_EVENTS, [lot_ids])
-            return {village_id: (seq, n) for village_id, seq, n in cursor.fetchall()}
-    last: dict[int, tuple[int, int]] = {}
-    for start in range(0, len(lot_ids), 5000):
-        lines = EventBatch.objects.filter(batch_id__in=lot_ids[start : start + 5000]).values("event_id")
-        rows = (
-            TraceEvent.objects.filter(pk__in=lines)
-            .order_by()
-            .values("village_id")
-            .annotate(last=Max("seq"), n=Count("id"))
-            .values_list("village_id", "last", "n")
-        )
-        for village_id, seq, n in rows:
-            seen = last.get(village_id, (0, 0))
-            last[village_id] = (max(seen[0], seq), seen[1] + n)  # a chunk boundary may count an event twice
-    return last
-
-
-def lots_verification(lot_ids) -> LotsVerification:
-    """The verification status of every event that concerns any of `lot_ids`, from ChainCheck (what
-    the last verify_events and anchor_chains runs found): two queries, whatever the number of lots."""
-    last = _last_events(list(lot_ids))
-    checks = {c.village_id: c for c in ChainCheck.objects.filter(village_id__in=last).select_related("village")}
-    codes = dict(Village.objects.filter(pk__in=set(last) - set(checks)).values_list("pk", "code"))
-    chains = []
-    for village_id, (seq, n) in sorted(last.items()):
-        check = checks.get(village_id)
-        verified = check is not None and check.ok and check.verified_seq >= seq
-        anchored = check is not None and check.anchored_seq >= seq
-        chains.append(
-            ChainStatus(
-                village=check.village.code if check else codes.get(village_id, str(village_id)),
-                last_seq=seq,
-                events=n,
-                verified=verified,
-                verified_at=check.verified_at if verified else None,
-                anchored=anchored,
-                anchored_at=check.anchored_at if anchored else None,
-                problem=check.problem if check else "",
+            cursor.execute(_NEWER.format(chains=chains), [*(x for pair in after.items() for x in pair), lot_ids])
+            return cursor.fetchall()
+    found = set()
+    for village_id, seq in after.items():
+        for start in range(0, len(lot_ids), 5000):
+            events = TraceEvent.objects.filter(
+                village_id=village_id, seq__gt=seq, lines__batch_id__in=lot_ids[start : start + 5000]
             )
-        )
-    return LotsVerification(tuple(chains))
+            found.update((village_id, s) for s in events.values_list("seq", flat=True))
+    return sorted(found)
+
+
+def _event_count(lot_ids: list[int]) -> int:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(DISTINCT event_id) FROM traceability_eventbatch WHERE batch_id = ANY(%s)", [lot_ids]
+            )
+            return cursor.fetchone()[0]
+    events = set()
+    for start in range(0, len(lot_ids), 5000):
+        lines = EventBatch.objects.filter(batch_id__in=lot_ids[start : start + 5000])
+        events.update(lines.values_list("event_id", flat=True))
+    return len(events)
+
+
+def lots_verification(lot_ids, village_ids=None) -> LotsVerification:
+    """The verification status of every event that concerns any of `lot_ids`, from ChainCheck (what
+    the last verify_events and anchor_chains runs found). `village_ids`, the villages of the lots'
+    farms when the caller knows them, choose the run times shown (default: every village's).
+    Three queries; their cost follows the events recorded since the last run and anchor."""
+    lot_ids = list(lot_ids)
+    events = _event_count(lot_ids)
+    if not events:
+        return LotsVerification()
+    villages = dict(Village.objects.values_list("pk", "code"))
+    checks = {check.village_id: check for check in ChainCheck.objects.all()}
+    # Past this seq an event of the chain is not both verified and anchored (a chain that failed:
+    # none of its events is verified).
+    after = {}
+    for village_id in villages:
+        check = checks.get(village_id)
+        after[village_id] = min(check.verified_seq if check.ok else 0, check.anchored_seq) if check else 0
+    unverified: dict[str, int] = defaultdict(int)
+    unanchored: dict[str, int] = defaultdict(int)
+    for village_id, seq in _events_after(after, lot_ids):
+        check = checks.get(village_id)
+        if check is None or not check.ok or seq > check.verified_seq:
+            unverified[villages[village_id]] += 1
+        if check is None or seq > check.anchored_seq:
+            unanchored[villages[village_id]] += 1
+    shown = [checks[v] for v in (village_ids if village_ids is not None else villages) if v in checks]
+    failed = {villages[c.village_id]: c.problem for c in checks.values() if not c.ok and c.problem}
+    return LotsVerification(
+        events=events,
+        unverified=dict(unverified),
+        unanchored=dict(unanchored),
+        verified_at=None if unverified else min((c.verified_at for c in shown if c.verified_at), default=None),
+        anchored_at=None if unanchored else min((c.anchored_at for c in shown if c.anchored_at), default=None),
+        problems=[f"{code}: {failed[code]}" for code in sorted(unverified) if code in failed],
+    )
 
 
 def record_verified_on(village: Village, events: list[TraceEvent]) -> date | None:

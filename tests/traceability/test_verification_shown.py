@@ -44,15 +44,12 @@ class TraceVerificationTests(TestCase):
         call_command("verify_events", stdout=StringIO(), stderr=StringIO())
 
     def test_nothing_is_claimed_before_a_verification_run(self):
-        head = TraceEvent.objects.filter(lines__batch__in=[self.s.l1, self.s.l2, self.s.m1, self.s.s1, self.s.r1])
+        n = self.events_behind(self.s.l1, self.s.l2, self.s.m1, self.s.s1, self.s.r1)
         self.assertEqual(
             self.verification(self.s.m1),
             {
-                "verified": False, "verified_at": None, "anchored": False, "anchored_at": None,
-                "events": self.events_behind(self.s.l1, self.s.l2, self.s.m1, self.s.s1, self.s.r1),
-                "chains": [{"village": "XJ", "last_seq": max(e.seq for e in head), "events": head.distinct().count(),
-                            "verified": False, "verified_at": None, "anchored": False, "anchored_at": None,
-                            "problem": ""}],
+                "verified": False, "verified_at": None, "anchored": False, "anchored_at": None, "events": n,
+                "unverified": {"XJ": n}, "unanchored": {"XJ": n}, "problems": [],
             },
         )  # fmt: skip
         html = self.page(self.s.m1)
@@ -77,9 +74,10 @@ class TraceVerificationTests(TestCase):
     def test_an_event_recorded_after_the_run_unverifies_the_traces_it_is_behind_only(self):
         self.check_and_anchor()
         record_batch_event(batch=self.s.l1, kind="temperature", occurred_at=at(16), data={"temperature_c": 5})
+        body = self.verification(self.s.m1)
         self.assertEqual(
-            {k: v for k, v in self.verification(self.s.m1).items() if k in ("verified", "anchored")},
-            {"verified": False, "anchored": False},
+            (body["verified"], body["unverified"], body["anchored"], body["unanchored"], body["verified_at"]),
+            (False, {"XJ": 1}, False, {"XJ": 1}, None),
         )
         self.assertEqual(self.verification(self.s.l3)["verified"], True)
 
@@ -94,7 +92,8 @@ class TraceVerificationTests(TestCase):
             f"(registration event, village XJ seq {registration.seq})"
         )
         body = self.verification(self.s.m1)
-        self.assertEqual((body["verified"], body["chains"][0]["problem"]), (False, problem))
+        self.assertEqual((body["verified"], body["problems"]), (False, [f"XJ: {problem}"]))
+        self.assertEqual(body["unverified"], {"XJ": body["events"]})
         html = self.page(self.s.m1)
         self.assertIn("Verification failed: the record behind this trace does not match its hash chain.", html)
         self.assertIn(f"XJ: {problem}", html)
