@@ -26,7 +26,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from traceability import xlsx
+from traceability.exports import xlsx
 from traceability.models import Batch, EventBatch, TraceEvent
 from traceability.trace import ancestor_ids, closure_sql, descendant_ids, fast_plans
 
@@ -357,7 +357,7 @@ def fsma_csv(events, *, lot_ids: set[int] | None = None) -> bytes:
 def fsma_xlsx(events, *, lot_ids: set[int] | None = None) -> bytes:
     """The FSMA 204 sortable spreadsheet as an Excel workbook: the header row frozen and
     filterable, every cell text, as in the CSV (lot codes and document numbers must not turn into
-    numbers or dates). traceability.xlsx says how the workbook is written and why by hand."""
+    numbers or dates). traceability.exports.xlsx says how the workbook is written and why by hand."""
     return xlsx.workbook("FSMA 204", FSMA_COLUMNS, fsma_rows(events, lot_ids=lot_ids))
 
 
