@@ -56,8 +56,8 @@ class FsmaPathsAgreeTests(TestCase):
         s = Scenario()
         effective = exports.events_for_lot(s.m1).order_by().exclude(corrections__isnull=False)
         effective = effective.filter(kind__in=list(exports.FSMA_CTES))
-        fast = exports._fsma_lines_postgres(list(effective.values_list("pk", flat=True)))
-        portable = exports._fsma_lines_portable(effective.values("pk"))
+        fast = exports.fsma._fsma_lines_postgres(list(effective.values_list("pk", flat=True)))
+        portable = exports.fsma._fsma_lines_portable(effective.values("pk"))
         self.assertEqual((sorted(fast[0]), fast[1]), (sorted(portable[0]), portable[1]))
         self.assertEqual(fast[1][s.mixing.pk], f"{s.l1.lot_code} 40 kg; {s.l2.lot_code} 30 kg")
 
