@@ -183,33 +183,40 @@ def _fsma_lines_portable(effective) -> tuple[list[FsmaLine], dict[int, str]]:
     return lines, inputs
 
 
+_MOVING = frozenset({TraceEvent.Kind.SHIPPING.value, TraceEvent.Kind.RECEIVING.value})
+_HARVEST = TraceEvent.Kind.HARVEST.value
+
+
 def fsma_rows(events, *, lot_ids: set[int] | None = None) -> list[list[str]]:
     """One row per Critical Tracking Event and lot (the FSMA_COLUMNS), corrected events left out,
     sorted by event time then lot code. A transformation gives one row per new lot, with its
     input lots and quantities in one cell."""
     lines, inputs = _fsma_lines(events, lot_ids)
+    # Time order is local time order: an aware datetime compares as its instant.
+    lines.sort(key=attrgetter("occurred_at", "event_id", "lot_code", "role"))
     zone = timezone.get_current_timezone()
-    local: dict[int, datetime] = {}
-    for line in lines:
-        if line.event_id not in local:
-            local[line.event_id] = line.occurred_at.astimezone(zone)
-    lines.sort(key=lambda line: (local[line.event_id], line.event_id, line.lot_code, line.role))
-    moving_kinds = (TraceEvent.Kind.SHIPPING, TraceEvent.Kind.RECEIVING)
+    moments: dict[int, str] = {}  # each event's local time, for each of its lines
+    amounts: dict[Decimal | None, str] = {}  # a lot's quantities repeat: format each value once
     rows = []
     for line in lines:
-        kind = line.kind
-        moving = kind in moving_kinds
+        event_id, kind, quantity = line.event_id, line.kind, line.quantity
+        moving = kind in _MOVING
         reference = line.reference_document or ""
-        moment = local[line.event_id]
+        moment = moments.get(event_id)
+        if moment is None:
+            moment = moments[event_id] = line.occurred_at.astimezone(zone).isoformat()
+        amount = amounts.get(quantity)
+        if amount is None:
+            amount = amounts[quantity] = qty(quantity)
         rows.append(
             [
                 FSMA_CTES[kind],
-                moment.date().isoformat(),
-                moment.isoformat(),
+                moment[:10],  # the local date
+                moment,
                 line.lot_code,
                 f"{line.crop_zh} {line.crop_en or ''}".strip(),
-                qty(line.quantity),
-                line.unit if line.quantity is not None else "",
+                amount,
+                line.unit if quantity is not None else "",
                 line.location_name,
                 line.location_gln,
                 (line.ship_from or "") if moving else "",
@@ -218,8 +225,8 @@ def fsma_rows(events, *, lot_ids: set[int] | None = None) -> list[list[str]]:
                 (line.store_gln or "") if moving else "",
                 f"{line.farm_zh}, {line.village_zh}",
                 line.village_gln or "",
-                (line.field_zh or "") if kind == TraceEvent.Kind.HARVEST else "",
-                inputs.get(line.event_id, ""),
+                (line.field_zh or "") if kind == _HARVEST else "",
+                inputs.get(event_id, ""),
                 (line.reference_document_type or DOCUMENT_TYPES.get(kind, "Record")) if reference else "",
                 reference,
                 f"urn:uuid:{line.client_id}",
