@@ -11,7 +11,8 @@ One module per job, each importing only those above it:
 - `pdf`: the PDF, each shipment's QR and label drawn once and placed on every slot;
 - `zpl`: the same label as ZPL II for Zebra printers;
 - `printing`: the bridge to the models: a shipment's print request checked, its label data read,
-  rendered (`render_labels`, which views, the API and `manage.py print_labels` call).
+  rendered (`render_labels`, which the label download view and `manage.py print_labels` call;
+  the API links to the label page).
 
 The names below are the package's public interface; import them from `shipments.labels`.
 """

@@ -1,7 +1,7 @@
 """A shipment's print request: check it, read what its labels say, render PDF or ZPL.
 
-The only part of the package that reads models; views, the API and the print_labels command all
-call `render_labels`.
+The only part of the package that reads models; the label download view and the print_labels
+command call `render_labels` (the API links to the label page).
 """
 
 from django.utils.translation import gettext as _
