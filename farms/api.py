@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import ValidationError
 
-from config.api import (
+from api.base import (
     CallerScope,
     FilterSet,
     ScopedRelatedField,
@@ -18,7 +18,7 @@ from config.api import (
     TenantScopedMixin,
     blank_private,
 )
-from config.idempotency import IdempotentMixin
+from api.idempotency import IdempotentMixin
 from farms.models import Crop, Farm, Field, Recipe, Village
 
 COORDINATES = {

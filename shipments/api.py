@@ -21,7 +21,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
-from config.api import (
+from api.base import (
     CallerScope,
     Conflict,
     FilterSet,
@@ -33,7 +33,7 @@ from config.api import (
     TenantScopedMixin,
     blank_private,
 )
-from config.idempotency import IdempotentMixin
+from api.idempotency import IdempotentMixin
 from farms.models import Farm, Village
 from shipments import services
 from shipments.models import Retailer, Scan, Shipment, ShipmentItem, Store

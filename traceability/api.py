@@ -18,7 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from config.api import (
+from api.base import (
     CallerScope,
     Conflict,
     FilterSet,
@@ -31,7 +31,7 @@ from config.api import (
     TenantScopedMixin,
     blank_private,
 )
-from config.idempotency import IdempotentMixin
+from api.idempotency import IdempotentMixin
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import services, trace
 from traceability.models import Batch, Recall, TraceEvent, Unit

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from config.api import StrictSerializer
+from api.base import StrictSerializer
 from farms.models import Membership
 
 
