@@ -9,7 +9,7 @@ from django.test import TestCase, TransactionTestCase
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from shipments.models import IdempotencyRecord
+from api.models import IdempotencyRecord
 from tests.support import api_client, make_api_world, make_batch, requires_postgres
 from traceability.models import Batch, Recall, TraceEvent
 
