@@ -334,4 +334,3 @@ class Scan(models.Model):
         verbose_name_plural = _("scans")
         indexes = [models.Index(fields=["shipment", "scanned_at"])]
         constraints = [models.CheckConstraint(condition=Q(client__in=ScanClient.values), name="scan_client_valid")]
-
