@@ -32,7 +32,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
-from api.base import Conflict, Unprocessable
+from api.errors import Conflict, Unprocessable
 from api.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"

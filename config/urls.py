@@ -2,10 +2,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from shipments import home
+from api import views
 
 urlpatterns = [
-    path("healthz", home.healthz, name="healthz"),
+    path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
@@ -20,8 +20,8 @@ urlpatterns = [
 ]
 
 # Unmatched URLs and crashes: JSON in the API's error format under /api/, HTML pages elsewhere.
-handler404 = "shipments.home.page_not_found"
-handler500 = "shipments.home.server_error"
+handler404 = "api.views.page_not_found"
+handler500 = "api.views.server_error"
 
 if settings.DEBUG:
     from django.conf.urls.static import static
