@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from config.idempotency import run_once
+from api.idempotency import run_once
 from farms.models import Farm, Membership, Village
 from traceability import imports, services
 from traceability.batch_forms import EVENT_FIELDS, RECORDABLE_KINDS, BatchEventForm, BatchForm, ImportForm
