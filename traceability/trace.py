@@ -8,7 +8,7 @@ when the table was created, and the tests check it against one. trace_lot asks o
 returns the whole trace (lots, links, shipping and receiving lines, names) as one JSON document,
 column by column; its lists of Lots, Links and ShipmentStops are built when first read. Tests run
 on both databases and expect the same answers. Shipments and stores come from the shipping and
-receiving events' batch lines and their key data elements (data["shipment"], data["store"], ...):
+receiving events' batch lines and their key data elements (traceability.kdes.MovementKDEs):
 traceability never imports shipments.
 
 Public functions: ancestor_ids, descendant_ids, closure_sql, trace_lot (backward, forward or both).
@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 from django.db import connection, transaction
 
+from traceability.kdes import MovementKDEs, json_text
 from traceability.models import Batch, TraceEvent
 
 DIRECTIONS = ("both", "forward", "backward")
@@ -246,7 +247,7 @@ def _moment(text: str | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-_SHIPMENT_KEYS = ("shipment", "store", "store_gln", "store_city", "retailer")
+_SHIPMENT_KEYS = MovementKDEs.keys("shipment", "store", "store_gln", "store_city", "retailer")
 
 # The ancestors ("up") and descendants ("down") of the seed, from the closure table.
 _WALKS = {
@@ -302,10 +303,7 @@ def _trace_parts() -> tuple[str, str]:
         return f"json((SELECT json_array({', '.join(f'json_group_array({n})' for n in names)}) {source}))"
 
     text = "::text" if postgres else ""
-    if postgres:
-        keys = [f"e.data->>'{key}'" for key in _SHIPMENT_KEYS]
-    else:
-        keys = [f"json_extract(e.data, '$.{key}')" for key in _SHIPMENT_KEYS]
+    keys = [json_text(key, vendor=connection.vendor) for key in _SHIPMENT_KEYS]
     ctes = [
         *_WALKS.values(),
         "lots(id, side) AS (SELECT %(seed)s AS id, 0 AS side UNION ALL SELECT id, 1 FROM up"
