@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from config.api import (
@@ -33,7 +33,7 @@ from config.api import (
 )
 from config.idempotency import IdempotentMixin
 from farms.models import Crop, Farm, Field, Membership, Village
-from traceability import services, trace
+from traceability import permissions, services, trace
 from traceability.models import Batch, Recall, TraceEvent, Unit
 
 QUANTITY = {"max_digits": 12, "decimal_places": 3, "min_value": Decimal("0.001")}
@@ -192,9 +192,7 @@ class TraceEventCreateSerializer(StrictSerializer):
     """One farm-side event on one lot. `client_id` is made by the phone: a retry with the same
     id returns the event already recorded (200) instead of recording it twice."""
 
-    batch = ScopedSlugField(
-        slug_field="lot_code", scope=lambda user: Batch.objects.writable_by(user), queryset=Batch.objects.all()
-    )
+    batch = ScopedSlugField(slug_field="lot_code", scope=permissions.recordable_lots, queryset=Batch.objects.all())
     kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in FARM_EVENT_KINDS])
     occurred_at = serializers.DateTimeField()
     client_id = serializers.UUIDField(required=False)
@@ -206,7 +204,8 @@ class TraceEventCreateSerializer(StrictSerializer):
 
     def validate_client_id(self, value):
         existing = TraceEvent.objects.filter(client_id=value).first()
-        if existing is not None and not existing.lines.filter(batch__in=Batch.objects.writable_by(self.user)).exists():
+        mine = permissions.recordable_lots(self.user)
+        if existing is not None and not existing.lines.filter(batch__in=mine).exists():
             # Another tenant's event: answer as if the id were taken, without saying by what.
             raise ValidationError(_("This client id is already used."))
         return value
@@ -247,7 +246,7 @@ class CorrectionCreateSerializer(StrictSerializer):
 
     kind = serializers.ChoiceField(choices=[(TraceEvent.Kind.CORRECTION.value, TraceEvent.Kind.CORRECTION.label)])
     corrects = ScopedSlugField(
-        slug_field="client_id", scope=lambda user: events_correctable_by(user), queryset=TraceEvent.objects.all()
+        slug_field="client_id", scope=permissions.correctable_events, queryset=TraceEvent.objects.all()
     )
     correction_reason = serializers.ChoiceField(choices=TraceEvent.CorrectionReason.choices)
     note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
@@ -268,9 +267,7 @@ class CorrectionCreateSerializer(StrictSerializer):
 
 
 class TransformationInputSerializer(StrictSerializer):
-    batch = ScopedSlugField(
-        slug_field="lot_code", scope=lambda user: Batch.objects.writable_by(user), queryset=Batch.objects.all()
-    )
+    batch = ScopedSlugField(slug_field="lot_code", scope=permissions.recordable_lots, queryset=Batch.objects.all())
     quantity = serializers.DecimalField(**QUANTITY)
 
 
@@ -378,11 +375,6 @@ def _not_in_future(value):
     return value
 
 
-def events_correctable_by(user):
-    """Events a user may correct: those of lots whose events they may record."""
-    return TraceEvent.objects.filter(lines__batch__in=Batch.objects.writable_by(user)).distinct()
-
-
 @contextmanager
 def service_errors():
     """Service refusals as HTTP answers: conflicts with the current state are 409, a caller
@@ -487,16 +479,17 @@ class BatchViewSet(
     @extend_schema(parameters=[TraceQuerySerializer], responses=TraceSerializer)
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
     def trace(self, request, lot_code=None):
-        """Backward and forward trace of the lot (`?direction=both|backward|forward`). For
-        auditors and the lot's village: a trace crosses tenants (every store that got the lot)."""
+        """Backward and forward trace of the lot (`?direction=both|backward|forward`), for those
+        who may trace it (permissions.may_trace; anyone else 404, as on the trace page): auditors
+        and the lot's village see all of it, retailer staff the lots their shipments carried and
+        their own shipments and stores."""
         batch = self.get_object()
-        user = request.user
-        if not (Membership.objects.sees_everything(user) or self.writable(user).filter(pk=batch.pk).exists()):
-            raise PermissionDenied(_("Traces are for auditors and the lot's village."))
+        if not permissions.may_trace(request.user, batch):
+            raise NotFound(_("No such object."))
         query = TraceQuerySerializer(data=request.query_params.dict(), context=self.get_serializer_context())
         query.is_valid(raise_exception=True)
         result = trace.trace_lot(batch, direction=query.validated_data["direction"])
-        return Response(TraceSerializer(result).data)
+        return Response(TraceSerializer(permissions.visible_trace(request.user, result)).data)
 
 
 class TraceEventViewSet(

@@ -581,11 +581,12 @@ def eu_csv(events, *, lot_ids: set[int] | None = None) -> bytes:
 # --- The recall record -------------------------------------------------------------------------
 
 
-def recall_csv(recall) -> bytes:
-    """The recall record: who, when, why, what was held and which shipments and stores received it."""
+def recall_csv(recall, *, trace=None) -> bytes:
+    """The recall record: who, when, why, what was held and which shipments and stores received it
+    (those of `trace`, the recalled lot's forward trace, by default all of it)."""
     from traceability.trace import trace_lot
 
-    trace = trace_lot(recall.batch, direction="forward")
+    trace = trace or trace_lot(recall.batch, direction="forward")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     local = timezone.localtime
