@@ -279,6 +279,20 @@ class RecordAndCorrectTests(TestCase):
             self.assertEqual(api.status_code, 201 if allowed else 404, user)
         self.assertEqual(TraceEvent.objects.filter(kind="temperature").count(), 4)
 
+    def test_only_the_lots_village_corrects_its_events_through_either_door(self):
+        cases = [(self.w.rita, False), (self.w.bob, False), (self.w.audrey, False), (self.w.alice, True)]
+        for user, allowed in cases:
+            self.assertEqual(permissions.may_correct(user, self.cooling), allowed, user)
+            self.client.force_login(user)
+            page = self.client.get(f"/batches/{self.w.a.lot_code}/events/{self.cooling.client_id}/correct/")
+            self.assertEqual(page.status_code, 200 if allowed else 404, user)
+            body = {"kind": "correction", "corrects": str(self.cooling.client_id), "correction_reason": "did_not_occur"}
+            api = api_client(user).post(f"{V1}/events/", body, format="json")
+            # The API refuses auditors any write (403) before the question; others out of scope get 404.
+            refused = 403 if user == self.w.audrey else 404
+            self.assertEqual(api.status_code, 201 if allowed else refused, user)
+        self.assertEqual(TraceEvent.objects.filter(kind="correction").count(), 1)
+
 
 class PrintTests(TestCase):
     """may_print: the label pages, the shipment page's link and the API's labels link."""
