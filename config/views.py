@@ -12,12 +12,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
     from shipments.models import Shipment
     from shipments.templatetags.staff_nav import roles_for
+    from traceability.alerts import alerts_for
     from traceability.models import Batch
 
     if not request.user.is_authenticated:
         return render(request, "farms/landing.html")
     roles = roles_for(request.user)
-    context = {"roles": roles}
+    context = {"roles": roles, "alerts": alerts_for(request.user)}
     if roles.village_member:
         context["batches"] = Batch.objects.writable_by(request.user).select_related("crop", "farm", "field")[:10]
         context["village_shipments"] = (

@@ -34,6 +34,7 @@ from config.api import (
 from config.idempotency import IdempotentMixin
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import permissions, services, trace
+from traceability.alerts import AlertKind, alerts_for
 from traceability.models import Batch, Recall, TraceEvent, Unit
 
 QUANTITY = {"max_digits": 12, "decimal_places": 3, "min_value": Decimal("0.001")}
@@ -634,3 +635,44 @@ class TransformationViewSet(IdempotentMixin, viewsets.GenericViewSet):
             BatchSerializer(batch, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Alerts
+
+
+class AlertSerializer(serializers.Serializer):
+    """One alert that waits for the caller's decision (traceability.alerts)."""
+
+    kind = serializers.ChoiceField(choices=AlertKind.choices)
+    lot_code = serializers.CharField()
+    since = serializers.DateTimeField()
+    reason = serializers.CharField()
+    decision = serializers.CharField()
+    recall = serializers.IntegerField(allow_null=True, help_text=_("The open recall's id (open_recall)."))
+    event = serializers.UUIDField(allow_null=True, help_text=_("The reading's client_id (temperature_excursion)."))
+    may_close = serializers.BooleanField(help_text=_("Whether the caller may close the recall."))
+
+
+class AlertQuerySerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=AlertKind.choices, required=False)
+
+
+class AlertViewSet(viewsets.GenericViewSet):
+    """Alerts that need the caller's decision, the same as on their home page: open recalls that
+    hold their lots, held lots, temperature excursions, imported lots without a harvest or quality
+    record (`?kind=` one of those). Read-only: an alert goes away when the decision it asks for
+    is recorded (closing the recall, releasing or recalling the lot, a passing test, the record)."""
+
+    serializer_class = AlertSerializer
+    filter_backends = []
+
+    @extend_schema(parameters=[AlertQuerySerializer])
+    def list(self, request):
+        query = AlertQuerySerializer(data=request.query_params.dict(), context=self.get_serializer_context())
+        query.is_valid(raise_exception=True)
+        found = alerts_for(request.user)
+        if "kind" in query.validated_data:
+            found = [alert for alert in found if alert.kind == query.validated_data["kind"]]
+        page = self.paginate_queryset(found)
+        return self.get_paginated_response(AlertSerializer(page, many=True).data)

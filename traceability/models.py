@@ -95,6 +95,9 @@ class Batch(models.Model):
         editable=False,
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    # Set for lots that came in from a spreadsheet (traceability.imports): no one recorded their
+    # harvest or quality test in the app, which the alerts ask for (traceability.alerts).
+    imported_at = models.DateTimeField(_("imported at"), null=True, blank=True, editable=False)
 
     objects = BatchQuerySet.as_manager()
 
