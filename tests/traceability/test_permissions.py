@@ -328,3 +328,26 @@ class TraceFilteringTests(TestCase):
         self.assertEqual([stop.shipment for stop in limited.shipments], [w.c_to_fresh])
         self.assertEqual(len(full.shipments), 2)
         self.assertIs(permissions.visible_trace(w.carol, full), full)
+
+
+class AdminRecallTests(TestCase):
+    """may_close_recall at the admin's door: its action closes through the service that asks."""
+
+    def test_the_admin_closes_only_the_recalls_the_user_may_close(self):
+        from django.contrib.auth.models import Permission
+
+        w = RoleWorld()
+        recall = open_recall(batch=w.a, reason="农残超标", actor=w.carol)
+        w.rex.is_staff = True
+        w.rex.save()
+        w.rex.user_permissions.add(Permission.objects.get(codename="view_recall"))
+        body = {"action": "close_recalls", "_selected_action": [recall.pk]}
+        self.client.force_login(w.rex)
+        response = self.client.post("/admin/traceability/recall/", body, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+        self.assertContains(response, f"You may not close the recall of lot {w.a.lot_code}.")
+        recall.refresh_from_db()
+        self.assertEqual((recall.closed_at, Batch.objects.get(pk=w.a.pk).status), (None, "recalled"))
+        self.client.force_login(w.root)
+        self.client.post("/admin/traceability/recall/", body)
+        recall.refresh_from_db()
+        self.assertEqual((recall.closed_by, Batch.objects.get(pk=w.a.pk).status), (w.root, "harvested"))
