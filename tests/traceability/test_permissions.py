@@ -238,6 +238,19 @@ class RecallTests(TestCase):
             recall.refresh_from_db()
             self.assertEqual(recall.closed_by, user)
 
+    def test_a_retailer_reads_a_villages_recall_with_only_their_own_shipments(self):
+        recall = open_recall(batch=self.w.c, reason="冷链中断", actor=self.w.carol)
+        self.client.force_login(self.w.rita)
+        page = self.client.get(f"/recalls/{recall.pk}/")
+        self.assertEqual([stop.shipment for stop in page.context["trace"].shipments], [self.w.c_to_fresh])
+        self.assertNotContains(page, self.w.c_to_green)
+        record = self.client.get(f"/recalls/{recall.pk}/record.csv").content.decode("utf-8-sig")
+        self.assertIn(self.w.c_to_fresh, record)
+        self.assertNotIn(self.w.c_to_green, record)
+        self.client.force_login(self.w.carol)
+        page = self.client.get(f"/recalls/{recall.pk}/")
+        self.assertEqual(len(page.context["trace"].shipments), 2)
+
     def test_who_may_open_a_recall_is_the_same_on_the_web_and_the_api(self):
         # Auditors are refused with 403 by the API's read-only rule before the question is asked.
         cases = [(self.w.carol, True), (self.w.rex, True), (self.w.alice, False), (self.w.audrey, False)]
