@@ -13,7 +13,7 @@ this one: they are reached through the relations shipments declares, by name
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.fields.json import KT
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
 from farms.models import Membership, Village
@@ -142,7 +142,9 @@ def exportable_events(user, events: QuerySet) -> QuerySet:
     movement = Q(kind__in=MOVEMENT_KINDS) | Q(corrects__kind__in=MOVEMENT_KINDS)
     own_codes = user.retailer_roles.values("retailer__stores__shipments__public_code")
     allowed = (
-        in_scope.annotate(shipment_code=Coalesce(KT("data__shipment"), KT("corrects__data__shipment")))
+        in_scope.annotate(
+            shipment_code=Coalesce(KeyTextTransform("shipment", "data"), KeyTextTransform("shipment", "corrects__data"))
+        )
         .filter(~movement | Q(village_id__in=Membership.objects.village_ids(user)) | Q(shipment_code__in=own_codes))
         .values("pk")
     )

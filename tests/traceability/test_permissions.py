@@ -146,6 +146,17 @@ class TraceAndExportTests(TestCase):
         self.assertNotIn(self.w.c_to_green, json.dumps(document))
         self.assertIn(self.w.c_to_fresh, json.dumps(document))
 
+    def test_a_correction_of_another_retailers_shipment_does_not_bring_it_into_a_retailers_export(self):
+        from traceability.services import record_correction
+
+        theirs = TraceEvent.objects.get(kind="shipping", data__shipment=self.w.c_to_green)
+        record_correction(event=theirs, reason="did_not_occur", actor=self.w.carol, note="wrong truck")
+        self.client.force_login(self.w.rita)
+        text = self.client.get("/trace/export/epcis.json", {"lot": self.w.c.lot_code}).content.decode()
+        self.assertIn(self.w.c_to_fresh, text)
+        self.assertNotIn(self.w.c_to_green, text)
+        self.assertNotIn(str(theirs.client_id), text)
+
     def test_a_retailers_range_export_leaves_out_other_retailers_shipments_and_lots(self):
         self.client.force_login(self.w.rita)
         today = timezone.localdate()
