@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
+from api.errors import refused
 from farms.models import Village
 from shipments import recall_report, services
 from shipments.forms import ShipmentFilterForm, ShipmentForm
@@ -27,12 +28,6 @@ from shipments.models import Scan, Shipment, ShipmentItem, Store
 from traceability import permissions
 from traceability.models import Batch, Recall
 
-SERVICE_ERRORS = (
-    services.ShipmentStateError,
-    services.WrongOrigin,
-    services.InsufficientQuantity,
-    services.BatchOnHold,
-)
 CHART_DAYS = 30
 
 
@@ -202,13 +197,11 @@ def shipment_add_items(request: HttpRequest, code: str) -> HttpResponse:
             )
             return _detail(request, shipment, typed, status=400)
         lines.append((allowed[lot_code], quantity))
-    try:
-        # Every line or none: one wrong quantity must not leave half the picks in the shipment.
-        with transaction.atomic():
-            for batch, quantity in lines:
-                services.add_item(shipment=shipment, batch=batch, quantity=quantity)
-    except SERVICE_ERRORS as exc:
-        messages.error(request, str(exc))
+    # Every line or none: one wrong quantity must not leave half the picks in the shipment.
+    with refused(request) as refusal, transaction.atomic():
+        for batch, quantity in lines:
+            services.add_item(shipment=shipment, batch=batch, quantity=quantity)
+    if refusal:
         return _detail(request, shipment, typed, status=400)
     messages.success(
         request, ngettext("%(count)s batch added.", "%(count)s batches added.", len(lines)) % {"count": len(lines)}
@@ -221,11 +214,9 @@ def shipment_add_items(request: HttpRequest, code: str) -> HttpResponse:
 def shipment_remove_item(request: HttpRequest, code: str) -> HttpResponse:
     shipment = get_object_or_404(Shipment.objects.managed_by(request.user), public_code=code.upper())
     item = get_object_or_404(ShipmentItem, shipment=shipment, batch__lot_code=request.POST.get("lot", ""))
-    try:
+    with refused(request) as refusal:
         services.remove_item(item=item)
-    except SERVICE_ERRORS as exc:
-        messages.error(request, str(exc))
-    else:
+    if not refusal:
         messages.success(request, _("Lot %(lot)s was taken out.") % {"lot": item.batch.lot_code})
     return redirect("shipment_detail", code=shipment.public_code)
 
@@ -254,11 +245,9 @@ def shipment_action(request: HttpRequest, code: str, action: str) -> HttpRespons
     if action not in ACTIONS:
         raise Http404
     run, done = ACTIONS[action]
-    try:
+    with refused(request) as refusal:
         run(shipment, request.user)
-    except SERVICE_ERRORS as exc:
-        messages.error(request, str(exc))
-    else:
+    if not refusal:
         messages.success(request, done)
     return redirect("shipment_detail", code=shipment.public_code)
 

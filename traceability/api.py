@@ -5,7 +5,6 @@ services.record_batch_event; events are append-only (create and list, never upda
 """
 
 from collections.abc import Mapping
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
@@ -15,12 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from config.api import (
-    CallerScope,
-    Conflict,
+from api.base import (
     FilterSet,
     IdFilter,
     KeyDataField,
@@ -31,7 +28,8 @@ from config.api import (
     TenantScopedMixin,
     blank_private,
 )
-from config.idempotency import IdempotentMixin
+from api.idempotency import IdempotentMixin
+from farms.api import VillageScope
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import permissions, services, trace
 from traceability.alerts import AlertKind, alerts_for
@@ -93,7 +91,7 @@ class BatchSerializer(StrictModelSerializer):
 
     def to_representation(self, batch):
         """Internal notes are for the lot's village and auditors only."""
-        scope = CallerScope.of(self)
+        scope = VillageScope.of(self)
         allowed = scope.sees_everything or batch.farm.village_id in scope.village_ids
         return blank_private(super().to_representation(batch), ["notes"], allowed)
 
@@ -376,25 +374,6 @@ def _not_in_future(value):
     return value
 
 
-@contextmanager
-def service_errors():
-    """Service refusals as HTTP answers: conflicts with the current state are 409, a caller
-    who may not act 403 (they can see the object, or the lookup would have been a 404)."""
-    try:
-        yield
-    except (
-        services.InsufficientQuantity,
-        services.BatchOnHold,
-        services.RecallStateError,
-        services.CorrectionRefused,
-    ) as exc:
-        raise Conflict(str(exc))
-    except services.NotAllowed as exc:
-        raise PermissionDenied(str(exc))
-    except ValueError as exc:
-        raise ValidationError(str(exc))
-
-
 # ---------------------------------------------------------------------------------------------
 # Filters
 
@@ -546,16 +525,15 @@ class TraceEventViewSet(
         data = serializer.validated_data
         client_id = data.get("client_id")
         retried = client_id is not None and TraceEvent.objects.filter(client_id=client_id).exists()
-        with service_errors():
-            correction, _replacement = services.record_correction(
-                event=data["corrects"],
-                reason=data["correction_reason"],
-                actor=request.user,
-                note=data["note"],
-                corrected_data=data.get("corrected_data"),
-                corrected_occurred_at=data.get("corrected_occurred_at"),
-                client_id=client_id,
-            )
+        correction, _replacement = services.record_correction(
+            event=data["corrects"],
+            reason=data["correction_reason"],
+            actor=request.user,
+            note=data["note"],
+            corrected_data=data.get("corrected_data"),
+            corrected_occurred_at=data.get("corrected_occurred_at"),
+            client_id=client_id,
+        )
         return self._read(correction, not retried)
 
     def _read(self, event, created: bool) -> Response:
@@ -600,8 +578,7 @@ class RecallViewSet(IdempotentMixin, TenantScopedMixin, mixins.CreateModelMixin,
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            recall = services.open_recall(actor=request.user, **serializer.validated_data)
+        recall = services.open_recall(actor=request.user, **serializer.validated_data)
         return self._read(recall, status.HTTP_201_CREATED)
 
     @extend_schema(request=RecallCloseSerializer, responses=RecallSerializer)
@@ -610,8 +587,7 @@ class RecallViewSet(IdempotentMixin, TenantScopedMixin, mixins.CreateModelMixin,
         recall = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            recall = services.close_recall(recall=recall, actor=request.user, **serializer.validated_data)
+        recall = services.close_recall(recall=recall, actor=request.user, **serializer.validated_data)
         return self._read(recall)
 
 
@@ -628,8 +604,7 @@ class TransformationViewSet(IdempotentMixin, viewsets.GenericViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            batch, _event, created = services.transform_batches(actor=request.user, **serializer.validated_data)
+        batch, _event, created = services.transform_batches(actor=request.user, **serializer.validated_data)
         batch = Batch.objects.select_related("farm", "crop", "created_by").get(pk=batch.pk)
         return Response(
             BatchSerializer(batch, context=self.get_serializer_context()).data,

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from config.idempotency import run_once
+from api.idempotency import run_once
 from farms.models import Farm
 from traceability import imports, permissions, services
 from traceability.batch_forms import (
@@ -181,14 +181,18 @@ def batch_event(request: HttpRequest, lot_code: str, kind: str) -> HttpResponse:
 def batch_event_correct(request: HttpRequest, lot_code: str, client_id: str) -> HttpResponse:
     """Correct or void one recorded event of a lot (services.record_correction: an EPCIS error
     declaration that keeps the original). The page's one-time id makes a double tap record one
-    correction; a form sent back with errors keeps what was typed and its id."""
+    correction; a form sent back with errors (400) or refused by the service (409) keeps what
+    was typed and its id."""
     batch = get_object_or_404(
         permissions.recordable_lots(request.user).select_related("crop", "farm__village"), lot_code=lot_code
     )
     events = permissions.correctable_events(request.user).filter(lines__batch=batch)
     event = get_object_or_404(events.exclude(kind=TraceEvent.Kind.CORRECTION), client_id=client_id)
     form = CorrectionForm(request.POST or None, event=event)
-    if request.method == "POST" and form.is_valid():
+    status = 200
+    if request.method == "POST" and not form.is_valid():
+        status = 400
+    elif request.method == "POST":
         data, occurred_at = form.corrected_facts()
         try:
             services.record_correction(
@@ -201,7 +205,8 @@ def batch_event_correct(request: HttpRequest, lot_code: str, client_id: str) -> 
                 client_id=client_id_from(request),
             )
         except services.CorrectionRefused as refusal:
-            form.add_error(None, str(refusal))
+            form.add_error(None, refusal.message)
+            status = refusal.status_code
         else:
             messages.success(
                 request,
@@ -218,7 +223,7 @@ def batch_event_correct(request: HttpRequest, lot_code: str, client_id: str) -> 
         "already_corrected": event.corrections.exists(),
         "client_id": uuid.uuid4(),
     }
-    return render(request, "farms/batch_correct_form.html", context)
+    return render(request, "farms/batch_correct_form.html", context, status=status)
 
 
 @login_required

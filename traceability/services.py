@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from api import errors
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import chain
 from traceability.models import Batch, BatchInput, EventBatch, Recall, RecallHold, TraceEvent
@@ -16,11 +17,11 @@ from traceability.permissions import correctable_events, may_close_recall, may_o
 from traceability.signals import announce
 
 
-class InsufficientQuantity(Exception):
+class InsufficientQuantity(errors.Conflict):
     """Raised when an allocation asks for more than a batch has left. The message is for people."""
 
 
-class BatchOnHold(Exception):
+class BatchOnHold(errors.Conflict):
     """Raised when a held or recalled batch is asked to move."""
 
 
@@ -159,7 +160,7 @@ def register_batch(
     village registering at the same moment cannot pick the same number.
     """
     if field is not None and field.farm_id != farm.pk:
-        raise ValueError("The field belongs to another farm.")
+        raise errors.Invalid("The field belongs to another farm.")
     Village.objects.select_for_update().only("id").get(pk=farm.village_id)
     day = harvested_on or timezone.localdate()
     batch = Batch.objects.create(
@@ -233,15 +234,15 @@ def record_batch_event(
 # `actor`; these functions check the caller's scope themselves so that no entry point can forget.
 
 
-class CorrectionRefused(Exception):
+class CorrectionRefused(errors.Conflict):
     """The event cannot be corrected (unknown, out of the caller's scope, a correction, already corrected)."""
 
 
-class NotAllowed(Exception):
+class NotAllowed(errors.Forbidden):
     """The caller may not act on this batch, lot or recall. The message is for people."""
 
 
-class RecallStateError(Exception):
+class RecallStateError(errors.Conflict):
     """The recall cannot change that way (closing a closed recall, a second open recall of one lot)."""
 
 
@@ -370,15 +371,15 @@ def transform_batches(
             output = existing.lines.get(role=EventBatch.Role.OUTPUT).batch
             return output, existing, False
     if kind not in TRANSFORMATION_KINDS:
-        raise ValueError(_('Unknown transformation "%(kind)s": use sorting, repacking or mixing.') % {"kind": kind})
+        raise errors.Invalid(_('Unknown transformation "%(kind)s": use sorting, repacking or mixing.') % {"kind": kind})
     if not inputs:
-        raise ValueError(_("A transformation needs at least one input lot."))
+        raise errors.Invalid(_("A transformation needs at least one input lot."))
     if len({batch.pk for batch, _q in inputs}) != len(inputs):
-        raise ValueError(_("Each input lot may appear only once."))
+        raise errors.Invalid(_("Each input lot may appear only once."))
     if Decimal(quantity) <= 0:
         raise InsufficientQuantity(_("The quantity must be greater than zero."))
     if field is not None and field.farm_id != farm.pk:
-        raise ValueError("The field belongs to another farm.")
+        raise errors.Invalid("The field belongs to another farm.")
     if actor is not None and not actor.is_superuser:
         allowed = set(
             Batch.objects.writable_by(actor).filter(pk__in=[b.pk for b, _q in inputs]).values_list("pk", flat=True)

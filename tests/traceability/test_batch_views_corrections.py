@@ -123,18 +123,18 @@ class CorrectionPageTests(TestCase):
         response = self.client.post(
             self.url, {"client_id": client_id, "reason": "incorrect_data", "temperature_c": "5"}
         )
-        self.assertContains(response, "This field is required.")
-        self.assertContains(response, f'name="client_id" value="{client_id}"')
-        self.assertContains(response, 'name="temperature_c" value="5"')
+        self.assertContains(response, "This field is required.", status_code=400)
+        self.assertContains(response, f'name="client_id" value="{client_id}"', status_code=400)
+        self.assertContains(response, 'name="temperature_c" value="5"', status_code=400)
         # Nothing changed: the service says what a correction of wrong details needs.
         response = self.client.post(
             self.url, {"client_id": client_id, "reason": "incorrect_data", "note": "typo", "temperature_c": "19.0"}
         )
-        self.assertContains(response, "An incorrect-data correction needs the corrected data or time.")
-        self.assertContains(response, f'name="client_id" value="{client_id}"')
-        self.assertContains(response, "typo</textarea>")
+        self.assertContains(response, "An incorrect-data correction needs the corrected data or time.", status_code=409)
+        self.assertContains(response, f'name="client_id" value="{client_id}"', status_code=409)
+        self.assertContains(response, "typo</textarea>", status_code=409)
         response = self.client.post(self.url, {"client_id": client_id, "reason": "nonsense", "note": "typo"})
-        self.assertContains(response, "Select a valid choice.")
+        self.assertContains(response, "Select a valid choice.", status_code=400)
         self.assertEqual(TraceEvent.objects.filter(kind="correction").count(), 0)
 
     def test_the_same_correction_sent_twice_records_once_and_both_answers_lead_to_the_lot(self):
@@ -151,7 +151,7 @@ class CorrectionPageTests(TestCase):
         page = self.client.get(self.url)
         self.assertContains(page, "This record has already been corrected.")
         response = self.post(self.carol, {"reason": "did_not_occur", "note": "again"})
-        self.assertContains(response, "This record has already been corrected.")
+        self.assertContains(response, "This record has already been corrected.", status_code=409)
         self.assertEqual(TraceEvent.objects.filter(kind="correction").count(), 1)
 
     def test_a_correction_itself_and_an_unknown_record_answer_404(self):

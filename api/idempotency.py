@@ -32,7 +32,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
-from config.api import Conflict, Unprocessable
+from api.errors import Conflict, Unprocessable
+from api.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -44,14 +45,6 @@ MAX_KEY = 255
 class _Replay(Exception):
     def __init__(self, response: Response):
         self.response = response
-
-
-def _record_model():
-    # The model lives in the shipments app (config is not an app); imported late so that the
-    # apps' API modules that use this mixin do not import shipments when they are loaded.
-    from shipments.models import IdempotencyRecord
-
-    return IdempotencyRecord
 
 
 def _fingerprint(request) -> str:
@@ -67,8 +60,8 @@ def _route(request) -> str:
     return f"POST {request.path}"[:512]
 
 
-def _forget_expired(Record, user, now) -> None:
-    Record.objects.filter(user=user, created_at__lt=now - KEEP).delete()
+def _forget_expired(user, now) -> None:
+    IdempotencyRecord.objects.filter(user=user, created_at__lt=now - KEEP).delete()
 
 
 def run_once(request, key: uuid.UUID | None, action: Callable[[], str]) -> str:
@@ -84,18 +77,17 @@ def run_once(request, key: uuid.UUID | None, action: Callable[[], str]) -> str:
     """
     if key is None:
         return action()
-    Record = _record_model()
     identity = {"user": request.user, "route": _route(request), "key": str(key)}
     with transaction.atomic():
-        _forget_expired(Record, request.user, timezone.now())
+        _forget_expired(request.user, timezone.now())
         try:
             with transaction.atomic():
-                record = Record.objects.create(**identity, fingerprint="")
+                record = IdempotencyRecord.objects.create(**identity, fingerprint="")
         except IntegrityError:
-            return Record.objects.get(**identity).response["result"]
+            return IdempotencyRecord.objects.get(**identity).response["result"]
         result = action()
         # 200 marks the row finished, as for the API; web-form rows keep the action's result.
-        Record.objects.filter(pk=record.pk).update(status_code=200, response={"result": result})
+        IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=200, response={"result": result})
     return result
 
 
@@ -115,24 +107,27 @@ class IdempotentMixin:
         self._idempotency_record = self._claim(request, key)
 
     def _claim(self, request, key: str):
-        Record = _record_model()
         route = _route(request)
         fingerprint = _fingerprint(request)
         now = timezone.now()
-        _forget_expired(Record, request.user, now)
+        _forget_expired(request.user, now)
         try:
             with transaction.atomic():
-                return Record.objects.create(user=request.user, key=key, route=route, fingerprint=fingerprint)
+                return IdempotencyRecord.objects.create(
+                    user=request.user, key=key, route=route, fingerprint=fingerprint
+                )
         except IntegrityError:
             pass
-        existing = Record.objects.filter(user=request.user, route=route, key=key).first()
+        existing = IdempotencyRecord.objects.filter(user=request.user, route=route, key=key).first()
         if existing is None:  # finished with an error and freed between our INSERT and SELECT
             raise Conflict(_("A request with this Idempotency-Key is still being processed; retry shortly."))
         if existing.fingerprint != fingerprint:
             raise Unprocessable(_("This Idempotency-Key was already used with a different request body."))
         if existing.status_code is None:
             # Take over a row left behind by a crashed process; otherwise the first request is running.
-            taken = Record.objects.filter(pk=existing.pk, status_code__isnull=True, created_at__lt=now - STALE)
+            taken = IdempotencyRecord.objects.filter(
+                pk=existing.pk, status_code__isnull=True, created_at__lt=now - STALE
+            )
             if taken.update(created_at=now):
                 existing.created_at = now
                 return existing
