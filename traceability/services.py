@@ -13,6 +13,7 @@ from api import errors
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import chain
 from traceability.models import Batch, BatchInput, EventBatch, Recall, RecallHold, TraceEvent
+from traceability.permissions import correctable_events, may_close_recall, may_open_recall
 from traceability.signals import announce
 
 
@@ -283,9 +284,7 @@ def record_correction(
         raise CorrectionRefused(_('Unknown correction reason "%(reason)s".') % {"reason": reason})
     if reason == TraceEvent.CorrectionReason.INCORRECT_DATA and not corrected_data and corrected_occurred_at is None:
         raise CorrectionRefused(_("An incorrect-data correction needs the corrected data or time."))
-    in_scope = TraceEvent.objects.all()
-    if actor is not None and not actor.is_superuser:
-        in_scope = in_scope.filter(batches__in=Batch.objects.writable_by(actor)).distinct()
+    in_scope = TraceEvent.objects.all() if actor is None else correctable_events(actor)
     if isinstance(event, TraceEvent):
         lookup = {"pk": event.pk}
     elif isinstance(event, int):
@@ -423,23 +422,6 @@ def transform_batches(
     return output, event, True
 
 
-def may_open_recall(user, batch: Batch) -> bool:
-    """Superusers; coordinators of the lot's village; retailer staff who can see the lot.
-
-    Retailer staff are found through the `retailer_roles` relation that shipments.RetailerStaff
-    declares (a lookup by name, not an import: traceability does not depend on shipments).
-    """
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    if Membership.objects.filter(
-        user=user, role=Membership.Role.COORDINATOR, village_id=batch.farm.village_id
-    ).exists():
-        return True
-    return user.retailer_roles.exists() and Batch.objects.visible_to(user).filter(pk=batch.pk).exists()
-
-
 @transaction.atomic
 def open_recall(*, batch: Batch, reason: str, actor) -> Recall:
     """Recall a lot: it (status recalled) and everything made from it (status on hold) are held.
@@ -483,13 +465,13 @@ def close_recall(*, recall: Recall, actor, note: str = "") -> Recall:
     Side effects: sets closed_at/closed_by/close_note; for every batch it held that no other open
     recall holds, restores the status it had before; a batch another open recall still holds
     stays held (recalled if that recall is on the batch itself, else on hold); announces every
-    batch it held. Refuses (NotAllowed) a caller who may not recall the lot and
-    (RecallStateError) a recall already closed.
+    batch it held. Refuses (NotAllowed) a caller who may not close it (permissions.may_close_recall:
+    only the organisation that opened it) and (RecallStateError) a recall already closed.
     """
     recall = Recall.objects.select_for_update().get(pk=recall.pk)
     if not recall.is_open:
         raise RecallStateError(_("This recall is already closed."))
-    if not may_open_recall(actor, recall.batch):
+    if not may_close_recall(actor, recall):
         raise NotAllowed(_("You may not close the recall of lot %(lot)s.") % {"lot": recall.batch.lot_code})
     recall.closed_at, recall.closed_by, recall.close_note = timezone.now(), actor, note
     recall.save(update_fields=["closed_at", "closed_by", "close_note"])
