@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 
 from tests.support import anchor_key
 from tests.traceability.scenario import Scenario, at
-from tests.traceability.test_chain import tamper
+from tests.traceability.test_verification import tamper
 from traceability.models import ChainCheck
 from traceability.services import record_batch_event
 

@@ -16,7 +16,7 @@ from django.test import TestCase, override_settings
 
 from tests.support import anchor_key
 from tests.traceability.scenario import Scenario
-from tests.traceability.test_chain import delete_events, tamper
+from tests.traceability.test_verification import delete_events, tamper
 from traceability import anchors
 from traceability.models import Anchor, ChainCheck, TraceEvent
 from traceability.services import record_batch_event

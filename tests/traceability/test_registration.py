@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 from django.urls import reverse
 
+from api import errors
 from tests.support import api_client, in_english, make_batch, make_crop, make_farm, make_field, make_user, make_village
 from tests.traceability.scenario import Scenario
 from traceability import chain
@@ -95,7 +96,7 @@ class RegistrationTests(TestCase):
         old = make_batch(self.farm, self.crop, "XJ-WAX-20260601-001", quantity="75")
         held = make_batch(self.farm, self.crop, "XJ-WAX-20260601-002", status="on_hold")
         self.assertIn("lot XJ-WAX-20260601-001: no registration event in the chain", problems()[0])
-        migration = importlib.import_module("traceability.migrations.0007_register_existing_lots")
+        migration = importlib.import_module("traceability.migrations.0008_register_existing_lots")
         migration.register_existing_lots(apps, None)
         self.assertEqual(registration_of(old).data["quantity"], "75")
         self.assertEqual(registration_of(held).data["status"], "packed")
@@ -126,21 +127,25 @@ class RegistrationCorrectionTests(TestCase):
 
     def test_refused_corrections_change_nothing(self):
         other_farm = make_farm(make_village("LS", name_zh="丽水茶村"), "茶园")
+        conflict, invalid = CorrectionRefused, errors.Invalid
         cases = [
-            ({"reason": "did_not_occur"}, "A lot's registration cannot be withdrawn: correct its facts instead."),
-            ({"status": "packed"},
+            ({"reason": "did_not_occur"}, conflict,
+             "A lot's registration cannot be withdrawn: correct its facts instead."),
+            ({"status": "packed"}, invalid,
              "A registration correction may change the farm, field, crop, quantity and unit only, not status."),
-            ({"farm": other_farm.pk}, "The farm must be one of the lot's village."),
-            ({"quantity": "40"}, "Lot XJ-WAX-20260610-001 has already given 50.000 kg: the quantity cannot be less."),
-            ({"quantity": "-1"}, "The quantity must be a positive number with at most 3 decimals."),
-            ({"unit": "box"}, "The unit of a lot that is already used cannot change."),
-            ({"crop": "wax"}, "The farm, field and crop are given by their ids."),
+            ({"farm": other_farm.pk}, invalid, "The farm must be one of the lot's village."),
+            ({"quantity": "40"}, conflict,
+             "Lot XJ-WAX-20260610-001 has already given 50.000 kg: the quantity cannot be less."),
+            ({"quantity": "-1"}, invalid, "The quantity must be a positive number with at most 3 decimals."),
+            ({"unit": "box"}, conflict, "The unit of a lot that is already used cannot change."),
+            ({"crop": "wax"}, invalid, "The farm, field and crop are given by their ids."),
         ]  # fmt: skip
         before = (TraceEvent.objects.count(), list(Batch.objects.order_by("pk").values_list()))
-        for changes, message in cases:
+        for changes, refusal, message in cases:
             reason = changes.pop("reason", "incorrect_data")
-            with self.subTest(changes=changes), self.assertRaisesMessage(CorrectionRefused, message):
+            with self.subTest(changes=changes), self.assertRaisesMessage(errors.ServiceError, message) as caught:
                 self.correct(self.s.l1, reason, **changes)
+            self.assertIs(type(caught.exception), refusal)
         self.assertEqual((TraceEvent.objects.count(), list(Batch.objects.order_by("pk").values_list())), before)
 
     def test_the_api_corrects_a_registration_and_answers_409_with_the_reason_when_it_cannot(self):

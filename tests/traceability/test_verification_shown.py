@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests.support import anchor_key, api_client, in_english, make_user
 from tests.traceability.scenario import Scenario, at
-from tests.traceability.test_chain import tamper
+from tests.traceability.test_verification import tamper
 from traceability.models import Anchor, ChainCheck, TraceEvent
 from traceability.services import record_batch_event
 
