@@ -356,13 +356,14 @@ class TraceVerificationSerializer(serializers.Serializer):
     """Whether every event behind the trace's lots verified clean at the last `verify_events` run
     (`verified_at`), and the time of the last signed anchor that covers them all (`anchored_at`,
     null while some were recorded after it). `unverified` and `unanchored` count those that are
-    not, per village chain; `problems` says what the last run found wrong in those chains."""
+    not, per village chain; `problems` says what the last run found wrong in those chains;
+    `recorded` is false for a lot with no event at all (nothing to verify)."""
 
     verified = serializers.BooleanField()
     verified_at = serializers.DateTimeField(allow_null=True)
     anchored = serializers.BooleanField()
     anchored_at = serializers.DateTimeField(allow_null=True)
-    events = serializers.IntegerField()
+    recorded = serializers.BooleanField()
     unverified = serializers.DictField(child=serializers.IntegerField())
     unanchored = serializers.DictField(child=serializers.IntegerField())
     problems = serializers.ListField(child=serializers.CharField())

@@ -164,7 +164,7 @@ class Trace:
         c = self._columns
         ids = set(self.lot_ids)
         farms = {farm for pk, farm in zip(c.lot_columns["id"], c.lot_columns["farm_id"], strict=True) if pk in ids}
-        return lots_verification(ids, {c.villages[farm][0] for farm in farms})
+        return lots_verification(ids, traced=self.lot.id, village_ids={c.villages[farm][0] for farm in farms})
 
     @property
     def origins(self) -> list[Lot]:

@@ -368,9 +368,9 @@ class LotsVerification:
     """Whether every event behind some lots verified clean at the last verification run, and the
     time of the last anchor covering them all. `unverified` and `unanchored` count, per village
     code, the events behind the lots that were recorded since the last run (or are in a chain
-    whose last run failed) and since the last anchor."""
+    whose last run failed) and since the last anchor. `recorded`: the lots have events at all."""
 
-    events: int = 0
+    recorded: bool = False
     unverified: dict[str, int] = field(default_factory=dict)
     unanchored: dict[str, int] = field(default_factory=dict)
     verified_at: datetime | None = None
@@ -379,76 +379,81 @@ class LotsVerification:
 
     @property
     def verified(self) -> bool:
-        return bool(self.events) and not self.unverified
+        return self.recorded and not self.unverified
 
     @property
     def anchored(self) -> bool:
-        return bool(self.events) and not self.unanchored
+        return self.recorded and not self.unanchored
 
 
-# The events recorded in each chain after a given seq that concern some lots: one range scan of
-# the (village, seq) index per chain, so the cost follows what is new since the last run, not
-# the size of the trace (a lot with 10,000 descendants has tens of thousands of events).
-_NEWER = """
-    SELECT t.village_id, e.seq FROM (VALUES {chains}) AS t (village_id, after)
+# The lines of the events recorded in each chain after a given seq: one range scan of the
+# (village, seq) index per chain, then each event's lines by index. The cost follows what is new
+# since the last run and anchor, not the size of the trace (a lot with 10,000 descendants has
+# tens of thousands of events), and the lots' ids need not be sent: they are matched here.
+_NEW_LINES = """
+    SELECT t.village_id, e.seq, l.batch_id FROM (VALUES {chains}) AS t (village_id, after)
     CROSS JOIN LATERAL (
         SELECT e.id, e.seq FROM traceability_traceevent e WHERE e.village_id = t.village_id AND e.seq > t.after
     ) e
-    WHERE EXISTS (SELECT 1 FROM traceability_eventbatch l WHERE l.event_id = e.id AND l.batch_id = ANY(%s))
+    JOIN traceability_eventbatch l ON l.event_id = e.id
+    LIMIT %s
 """
+# When that is too much (no run yet, or a chain that failed: all its events count as new), the
+# events concerning the lots are found from the lots' side instead.
+_CONCERNED = """
+    SELECT e.village_id, e.seq FROM traceability_traceevent e
+    WHERE e.id IN (SELECT event_id FROM traceability_eventbatch WHERE batch_id = ANY(%s))
+"""
+NEW_LINES_READ = 50_000
 
 
-def _events_after(after: dict[int, int], lot_ids: list[int]) -> list[tuple[int, int]]:
+def _events_after(after: dict[int, int], lot_ids: set[int]) -> set[tuple[int, int]]:
     """(village id, seq) of the events concerning `lot_ids` with a seq above after[village]."""
     if connection.vendor == "postgresql":
+        from traceability.trace import fast_plans  # trace imports this module
+
         chains = ", ".join(["(%s::bigint, %s::bigint)"] * len(after))
-        with connection.cursor() as cursor:
-            cursor.execute(_NEWER.format(chains=chains), [*(x for pair in after.items() for x in pair), lot_ids])
-            return cursor.fetchall()
+        params = [*(x for pair in after.items() for x in pair), NEW_LINES_READ + 1]
+        # Index probes and no JIT: the planner's estimate of the new rows is far above the few a
+        # run leaves, and would have it hash whole tables or JIT-compile a 1 ms query for 800 ms.
+        with fast_plans(index_probes=True), connection.cursor() as cursor:
+            cursor.execute(_NEW_LINES.format(chains=chains), params)
+            rows = cursor.fetchall()
+            if len(rows) <= NEW_LINES_READ:
+                return {(village, seq) for village, seq, lot in rows if lot in lot_ids}
+        with fast_plans(), connection.cursor() as cursor:
+            cursor.execute(_CONCERNED, [sorted(lot_ids)])
+            return {(village, seq) for village, seq in cursor.fetchall() if seq > after.get(village, 0)}
     found = set()
+    ids = sorted(lot_ids)
     for village_id, seq in after.items():
-        for start in range(0, len(lot_ids), 5000):
+        for start in range(0, len(ids), 5000):
             events = TraceEvent.objects.filter(
-                village_id=village_id, seq__gt=seq, lines__batch_id__in=lot_ids[start : start + 5000]
+                village_id=village_id, seq__gt=seq, lines__batch_id__in=ids[start : start + 5000]
             )
             found.update((village_id, s) for s in events.values_list("seq", flat=True))
-    return sorted(found)
+    return found
 
 
-def _event_count(lot_ids: list[int]) -> int:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(DISTINCT event_id) FROM traceability_eventbatch WHERE batch_id = ANY(%s)", [lot_ids]
-            )
-            return cursor.fetchone()[0]
-    events = set()
-    for start in range(0, len(lot_ids), 5000):
-        lines = EventBatch.objects.filter(batch_id__in=lot_ids[start : start + 5000])
-        events.update(lines.values_list("event_id", flat=True))
-    return len(events)
-
-
-def lots_verification(lot_ids, village_ids=None) -> LotsVerification:
-    """The verification status of every event that concerns any of `lot_ids`, from ChainCheck (what
-    the last verify_events and anchor_chains runs found). `village_ids`, the villages of the lots'
-    farms when the caller knows them, choose the run times shown (default: every village's).
-    Three queries; their cost follows the events recorded since the last run and anchor."""
-    lot_ids = list(lot_ids)
-    events = _event_count(lot_ids)
-    if not events:
+def lots_verification(lot_ids, *, traced: int, village_ids=None) -> LotsVerification:
+    """The verification status of every event that concerns any of `lot_ids` (among them `traced`,
+    the lot a page is about), from ChainCheck: what the last verify_events and anchor_chains runs
+    found. `village_ids`, the villages of the lots' farms when the caller knows them, choose the
+    run times shown (default: every village's). A handful of small queries in the usual state
+    (every chain verified and anchored but for its newest events)."""
+    if not EventBatch.objects.filter(batch_id=traced).exists():
         return LotsVerification()
     villages = dict(Village.objects.values_list("pk", "code"))
     checks = {check.village_id: check for check in ChainCheck.objects.all()}
     # Past this seq an event of the chain is not both verified and anchored (a chain that failed:
-    # none of its events is verified).
+    # none of its events counts as verified).
     after = {}
     for village_id in villages:
         check = checks.get(village_id)
         after[village_id] = min(check.verified_seq if check.ok else 0, check.anchored_seq) if check else 0
     unverified: dict[str, int] = defaultdict(int)
     unanchored: dict[str, int] = defaultdict(int)
-    for village_id, seq in _events_after(after, lot_ids):
+    for village_id, seq in sorted(_events_after(after, set(lot_ids))):
         check = checks.get(village_id)
         if check is None or not check.ok or seq > check.verified_seq:
             unverified[villages[village_id]] += 1
@@ -457,7 +462,7 @@ def lots_verification(lot_ids, village_ids=None) -> LotsVerification:
     shown = [checks[v] for v in (village_ids if village_ids is not None else villages) if v in checks]
     failed = {villages[c.village_id]: c.problem for c in checks.values() if not c.ok and c.problem}
     return LotsVerification(
-        events=events,
+        recorded=True,
         unverified=dict(unverified),
         unanchored=dict(unanchored),
         verified_at=None if unverified else min((c.verified_at for c in shown if c.verified_at), default=None),
