@@ -7,7 +7,7 @@ from rest_framework.routers import DefaultRouter
 from config.api_views import MeView, TokenView
 from farms.api import CropViewSet, FarmViewSet, FieldViewSet, RecipeViewSet, VillageViewSet
 from shipments.api import RetailerViewSet, ScanViewSet, ShipmentViewSet, StoreViewSet
-from traceability.api import BatchViewSet, RecallViewSet, TraceEventViewSet, TransformationViewSet
+from traceability.api import BatchViewSet, HoldViewSet, RecallViewSet, TraceEventViewSet, TransformationViewSet
 
 router = DefaultRouter()
 router.register("villages", VillageViewSet, basename="village")
@@ -18,6 +18,7 @@ router.register("recipes", RecipeViewSet, basename="recipe")
 router.register("batches", BatchViewSet, basename="batch")
 router.register("events", TraceEventViewSet, basename="event")
 router.register("recalls", RecallViewSet, basename="recall")
+router.register("holds", HoldViewSet, basename="hold")
 router.register("transformations", TransformationViewSet, basename="transformation")
 router.register("retailers", RetailerViewSet, basename="retailer")
 router.register("stores", StoreViewSet, basename="store")

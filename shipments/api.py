@@ -46,8 +46,15 @@ def service_errors():
     """Service refusals as HTTP answers: a state or quantity conflict is 409, a wrong origin 400."""
     try:
         yield
-    except (services.InsufficientQuantity, services.BatchOnHold, services.ShipmentStateError) as exc:
+    except (
+        services.InsufficientQuantity,
+        services.BatchOnHold,
+        services.EventRefused,
+        services.ShipmentStateError,
+    ) as exc:
         raise Conflict(str(exc))
+    except services.ItemGone as exc:
+        raise NotFound(str(exc))
     except services.WrongOrigin as exc:
         raise ValidationError(str(exc))
 
