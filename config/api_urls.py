@@ -4,9 +4,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from config.api_views import MeView, TokenView
+from api.views import TokenView
 from farms.api import CropViewSet, FarmViewSet, FieldViewSet, RecipeViewSet, VillageViewSet
-from shipments.api import RetailerViewSet, ScanViewSet, ShipmentViewSet, StoreViewSet
+from shipments.api import MeView, RetailerViewSet, ScanViewSet, ShipmentViewSet, StoreViewSet
 from traceability.api import BatchViewSet, HoldViewSet, RecallViewSet, TraceEventViewSet, TransformationViewSet
 
 router = DefaultRouter()

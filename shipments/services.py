@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from api import errors
 from farms.models import Farm, Village
 from shipments.models import Shipment, ShipmentItem, Store
 from traceability.models import Batch, EventBatch, TraceEvent
@@ -30,15 +31,15 @@ __all__ = [
 ]
 
 
-class ShipmentStateError(Exception):
+class ShipmentStateError(errors.Conflict):
     """The shipment is not in a state that allows this step (e.g. adding to a dispatched shipment)."""
 
 
-class WrongOrigin(Exception):
+class WrongOrigin(errors.Invalid):
     """The batch does not come from the shipment's origin village."""
 
 
-class ItemGone(Exception):
+class ItemGone(errors.NotFound):
     """The line is no longer in the shipment (taken out by an earlier or concurrent request)."""
 
 

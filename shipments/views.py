@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
+from api.errors import refused
 from farms.models import Village
 from shipments import recall_report, services
 from shipments.forms import ShipmentFilterForm, ShipmentForm
@@ -27,14 +28,6 @@ from shipments.models import Scan, Shipment, ShipmentItem, Store
 from traceability import lifecycle
 from traceability.models import Batch, Recall
 
-SERVICE_ERRORS = (
-    services.ShipmentStateError,
-    services.WrongOrigin,
-    services.InsufficientQuantity,
-    services.BatchOnHold,
-    services.EventRefused,
-    services.ItemGone,
-)
 CHART_DAYS = 30
 
 
@@ -202,13 +195,11 @@ def shipment_add_items(request: HttpRequest, code: str) -> HttpResponse:
             )
             return _detail(request, shipment, typed, status=400)
         lines.append((allowed[lot_code], quantity))
-    try:
-        # Every line or none: one wrong quantity must not leave half the picks in the shipment.
-        with transaction.atomic():
-            for batch, quantity in lines:
-                services.add_item(shipment=shipment, batch=batch, quantity=quantity)
-    except SERVICE_ERRORS as exc:
-        messages.error(request, str(exc))
+    # Every line or none: one wrong quantity must not leave half the picks in the shipment.
+    with refused(request) as refusal, transaction.atomic():
+        for batch, quantity in lines:
+            services.add_item(shipment=shipment, batch=batch, quantity=quantity)
+    if refusal:
         return _detail(request, shipment, typed, status=400)
     messages.success(
         request, ngettext("%(count)s batch added.", "%(count)s batches added.", len(lines)) % {"count": len(lines)}
@@ -224,15 +215,13 @@ def shipment_remove_item(request: HttpRequest, code: str) -> HttpResponse:
     # A double tap sends this twice: the second finds the line gone (here or, when both arrive at
     # once, in remove_item under the shipment's lock) and says so instead of failing.
     item = ShipmentItem.objects.filter(shipment=shipment, batch__lot_code=lot_code).select_related("batch").first()
-    try:
+    with refused(request) as refusal:
         if item is None:
             raise services.ItemGone(
                 _("Lot %(lot)s is no longer in this shipment: it was already taken out.") % {"lot": lot_code}
             )
         services.remove_item(item=item)
-    except SERVICE_ERRORS as exc:
-        messages.error(request, str(exc))
-    else:
+    if not refusal:
         messages.success(request, _("Lot %(lot)s was taken out.") % {"lot": item.batch.lot_code})
     return redirect("shipment_detail", code=shipment.public_code)
 
@@ -261,11 +250,9 @@ def shipment_action(request: HttpRequest, code: str, action: str) -> HttpRespons
     if action not in ACTIONS:
         raise Http404
     run, done = ACTIONS[action]
-    try:
+    with refused(request) as refusal:
         run(shipment, request.user)
-    except SERVICE_ERRORS as exc:
-        messages.error(request, str(exc))
-    else:
+    if not refusal:
         messages.success(request, done)
     return redirect("shipment_detail", code=shipment.public_code)
 

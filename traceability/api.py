@@ -5,7 +5,6 @@ services.record_batch_event; events are append-only (create and list, never upda
 """
 
 from collections.abc import Mapping
-from contextlib import contextmanager
 from decimal import Decimal
 
 import django_filters
@@ -17,9 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from config.api import (
-    CallerScope,
-    Conflict,
+from api.base import (
     FilterSet,
     IdFilter,
     KeyDataField,
@@ -30,7 +27,8 @@ from config.api import (
     TenantScopedMixin,
     blank_private,
 )
-from config.idempotency import IdempotentMixin
+from api.idempotency import IdempotentMixin
+from farms.api import VillageScope
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import lifecycle, services, trace
 from traceability.models import Batch, Hold, Recall, TraceEvent, Unit
@@ -78,7 +76,7 @@ class BatchSerializer(StrictModelSerializer):
 
     def to_representation(self, batch):
         """Internal notes are for the lot's village and auditors only."""
-        scope = CallerScope.of(self)
+        scope = VillageScope.of(self)
         allowed = scope.sees_everything or batch.farm.village_id in scope.village_ids
         return blank_private(super().to_representation(batch), ["notes"], allowed)
 
@@ -414,27 +412,6 @@ def events_correctable_by(user):
     return TraceEvent.objects.filter(lines__batch__in=Batch.objects.writable_by(user)).distinct()
 
 
-@contextmanager
-def service_errors():
-    """Service refusals as HTTP answers: conflicts with the current state are 409, a caller
-    who may not act 403 (they can see the object, or the lookup would have been a 404)."""
-    try:
-        yield
-    except (
-        services.InsufficientQuantity,
-        services.BatchOnHold,
-        services.EventRefused,
-        services.RecallStateError,
-        services.HoldStateError,
-        services.CorrectionRefused,
-    ) as exc:
-        raise Conflict(str(exc))
-    except services.NotAllowed as exc:
-        raise PermissionDenied(str(exc))
-    except ValueError as exc:
-        raise ValidationError(str(exc))
-
-
 # ---------------------------------------------------------------------------------------------
 # Filters
 
@@ -576,8 +553,7 @@ class TraceEventViewSet(
             return self._correct(request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            event, created = services.record_batch_event(actor=request.user, **serializer.validated_data)
+        event, created = services.record_batch_event(actor=request.user, **serializer.validated_data)
         return self._read(event, created)
 
     def _correct(self, request):
@@ -586,17 +562,16 @@ class TraceEventViewSet(
         data = serializer.validated_data
         client_id = data.get("client_id")
         retried = client_id is not None and TraceEvent.objects.filter(client_id=client_id).exists()
-        with service_errors():
-            correction, _replacement = services.record_correction(
-                event=data["corrects"],
-                reason=data["correction_reason"],
-                actor=request.user,
-                note=data["note"],
-                corrected_data=data.get("corrected_data"),
-                corrected_occurred_at=data.get("corrected_occurred_at"),
-                corrected_quantity=data.get("corrected_quantity"),
-                client_id=client_id,
-            )
+        correction, _replacement = services.record_correction(
+            event=data["corrects"],
+            reason=data["correction_reason"],
+            actor=request.user,
+            note=data["note"],
+            corrected_data=data.get("corrected_data"),
+            corrected_occurred_at=data.get("corrected_occurred_at"),
+            corrected_quantity=data.get("corrected_quantity"),
+            client_id=client_id,
+        )
         return self._read(correction, not retried)
 
     def _read(self, event, created: bool) -> Response:
@@ -641,8 +616,7 @@ class RecallViewSet(IdempotentMixin, TenantScopedMixin, mixins.CreateModelMixin,
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            recall = services.open_recall(actor=request.user, **serializer.validated_data)
+        recall = services.open_recall(actor=request.user, **serializer.validated_data)
         return self._read(recall, status.HTTP_201_CREATED)
 
     @extend_schema(request=RecallCloseSerializer, responses=RecallSerializer)
@@ -651,8 +625,7 @@ class RecallViewSet(IdempotentMixin, TenantScopedMixin, mixins.CreateModelMixin,
         recall = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            recall = services.close_recall(recall=recall, actor=request.user, **serializer.validated_data)
+        recall = services.close_recall(recall=recall, actor=request.user, **serializer.validated_data)
         return self._read(recall)
 
 
@@ -692,8 +665,7 @@ class HoldViewSet(IdempotentMixin, TenantScopedMixin, viewsets.ReadOnlyModelView
         hold = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            services.decide_hold(hold=hold, decision=decision, actor=request.user, **serializer.validated_data)
+        services.decide_hold(hold=hold, decision=decision, actor=request.user, **serializer.validated_data)
         hold = self.visible(request.user).get(pk=hold.pk)
         return Response(HoldSerializer(hold, context=self.get_serializer_context()).data)
 
@@ -724,8 +696,7 @@ class TransformationViewSet(IdempotentMixin, viewsets.GenericViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            batch, _event, created = services.transform_batches(actor=request.user, **serializer.validated_data)
+        batch, _event, created = services.transform_batches(actor=request.user, **serializer.validated_data)
         batch = Batch.objects.select_related("farm", "crop", "created_by").get(pk=batch.pk)
         return Response(
             BatchSerializer(batch, context=self.get_serializer_context()).data,

@@ -18,7 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from config.idempotency import run_once
+from api import errors
+from api.errors import refused
+from api.idempotency import run_once
 from farms.models import Farm, Membership, Village
 from traceability import imports, lifecycle, services
 from traceability.batch_forms import EVENT_FIELDS, RECORDABLE_KINDS, BatchEventForm, BatchForm, ImportForm
@@ -147,15 +149,15 @@ def batch_event(request: HttpRequest, lot_code: str, kind: str) -> HttpResponse:
                 quantity=form.cleaned_data.get("quantity"),
                 client_id=client_id_from(request),
             )
-        except (services.BatchOnHold, services.EventRefused, ValidationError) as exc:
+        except (errors.ServiceError, ValidationError) as exc:
             if "photo" in data:  # a refused event keeps no file
                 default_storage.delete(data["photo"])
             if isinstance(exc, ValidationError):
                 _add_service_errors(form, exc)
                 status = 400
-            else:
-                form.add_error(None, str(exc))
-                status = 409
+            else:  # the form comes back with the refusal above it, and the refusal's status
+                form.add_error(None, exc.message)
+                status = exc.status_code
         else:
             messages.success(
                 request,
@@ -187,14 +189,12 @@ def hold_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     note = request.POST.get("note", "").strip()
     if not note:
         messages.error(request, _("Say why: the note is recorded with the decision."))
-    else:
-        try:
-            services.decide_hold(hold=hold, decision=decision, actor=request.user, note=note)
-        except (services.NotAllowed, services.HoldStateError, services.RecallStateError) as exc:
-            messages.error(request, str(exc))
-        else:
-            done = _("The hold is released.") if decision == Hold.Decision.RELEASED else _("The lot is recalled.")
-            messages.success(request, done)
+        return redirect("batch_detail", lot_code=hold.batch.lot_code)
+    with refused(request) as refusal:
+        services.decide_hold(hold=hold, decision=decision, actor=request.user, note=note)
+    if not refusal:
+        done = _("The hold is released.") if decision == Hold.Decision.RELEASED else _("The lot is recalled.")
+        messages.success(request, done)
     return redirect("batch_detail", lot_code=hold.batch.lot_code)
 
 

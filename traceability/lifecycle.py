@@ -24,21 +24,22 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from api import errors
 from traceability.models import Batch, BatchInput, EventBatch, EventKind, HoldLot, Recall, RecallHold, TraceEvent
 
 Status = Batch.Status
 Kind = EventKind
 
 
-class InsufficientQuantity(Exception):
+class InsufficientQuantity(errors.Conflict):
     """Raised when an allocation asks for more than a batch has left. The message is for people."""
 
 
-class BatchOnHold(Exception):
+class BatchOnHold(errors.Conflict):
     """Raised when a held or recalled batch is asked to move or to take an event it cannot take."""
 
 
-class EventRefused(Exception):
+class EventRefused(errors.Conflict):
     """The lot's lifecycle does not allow this event now (out of order, beyond the lot's quantity,
     not harvested yet). The message says how to correct the record instead."""
 

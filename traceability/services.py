@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from api import errors
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import chain, lifecycle
 from traceability.lifecycle import BatchOnHold, EventRefused, InsufficientQuantity
@@ -175,7 +176,7 @@ def register_batch(
     dates the lifecycle refuses (lifecycle.check_lot_dates).
     """
     if field is not None and field.farm_id != farm.pk:
-        raise ValueError("The field belongs to another farm.")
+        raise errors.Invalid("The field belongs to another farm.")
     lifecycle.check_lot_dates(planted_on, harvested_on)
     Village.objects.select_for_update().only("id").get(pk=farm.village_id)
     batch = Batch.objects.create(
@@ -262,15 +263,15 @@ def _lock_made_from(batch: Batch) -> list[Batch]:
 # `actor`; these functions check the caller's scope themselves so that no entry point can forget.
 
 
-class CorrectionRefused(Exception):
+class CorrectionRefused(errors.Conflict):
     """The event cannot be corrected (unknown, out of the caller's scope, a correction, already corrected)."""
 
 
-class NotAllowed(Exception):
+class NotAllowed(errors.Forbidden):
     """The caller may not act on this batch, lot or recall. The message is for people."""
 
 
-class RecallStateError(Exception):
+class RecallStateError(errors.Conflict):
     """The recall cannot change that way (closing a closed recall, a second open recall of one lot)."""
 
 
@@ -455,15 +456,15 @@ def transform_batches(
     if client_id is not None and (existing := _event_by_client_id(client_id)) is not None:
         return _transformation_result(existing)
     if kind not in TRANSFORMATION_KINDS:
-        raise ValueError(_('Unknown transformation "%(kind)s": use sorting, repacking or mixing.') % {"kind": kind})
+        raise errors.Invalid(_('Unknown transformation "%(kind)s": use sorting, repacking or mixing.') % {"kind": kind})
     if not inputs:
-        raise ValueError(_("A transformation needs at least one input lot."))
+        raise errors.Invalid(_("A transformation needs at least one input lot."))
     if len({batch.pk for batch, _q in inputs}) != len(inputs):
-        raise ValueError(_("Each input lot may appear only once."))
+        raise errors.Invalid(_("Each input lot may appear only once."))
     if Decimal(quantity) <= 0:
         raise InsufficientQuantity(_("The quantity must be greater than zero."))
     if field is not None and field.farm_id != farm.pk:
-        raise ValueError("The field belongs to another farm.")
+        raise errors.Invalid("The field belongs to another farm.")
     if actor is not None and not actor.is_superuser:
         allowed = set(
             Batch.objects.writable_by(actor).filter(pk__in=[b.pk for b, _q in inputs]).values_list("pk", flat=True)
@@ -515,7 +516,7 @@ def transform_batches(
 
 def _transformation_result(event: TraceEvent) -> tuple[Batch, TraceEvent, bool]:
     if event.kind != TraceEvent.Kind.TRANSFORMATION:
-        raise ValueError(_("This client id is already used by another event."))
+        raise errors.Invalid(_("This client id is already used by another event."))
     return event.lines.get(role=EventBatch.Role.OUTPUT).batch, event, False
 
 
@@ -598,7 +599,7 @@ def close_recall(*, recall: Recall, actor, note: str = "") -> Recall:
 # are recorded as a hold_decision event in the lot's village chain.
 
 
-class HoldStateError(Exception):
+class HoldStateError(errors.Conflict):
     """The hold cannot change that way (deciding a hold already decided)."""
 
 

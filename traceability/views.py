@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from api.errors import refused
 from farms.models import Membership
 from traceability import exports, services
 from traceability.models import Batch, Recall
@@ -151,10 +152,9 @@ def recall_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def recall_open(request: HttpRequest) -> HttpResponse:
     batch = _visible_lot(request.user, request.POST.get("lot", "").strip())
-    try:
+    with refused(request) as refusal:
         recall = services.open_recall(batch=batch, reason=request.POST.get("reason", ""), actor=request.user)
-    except (services.NotAllowed, services.RecallStateError) as error:
-        messages.error(request, str(error))
+    if refusal:
         return redirect(f"{reverse('trace')}?lot={quote(batch.lot_code)}")
     messages.success(request, _("Recall opened: %(count)s lot(s) are on hold.") % {"count": recall.holds.count()})
     return redirect("recall_detail", pk=recall.pk)
@@ -164,11 +164,9 @@ def recall_open(request: HttpRequest) -> HttpResponse:
 @require_POST
 def recall_close(request: HttpRequest, pk: int) -> HttpResponse:
     recall = get_object_or_404(_recalls(request.user), pk=pk)
-    try:
+    with refused(request) as refusal:
         services.close_recall(recall=recall, actor=request.user, note=request.POST.get("note", ""))
-    except (services.NotAllowed, services.RecallStateError) as error:
-        messages.error(request, str(error))
-    else:
+    if not refusal:
         messages.success(request, _("Recall closed: the holds are lifted."))
     return redirect("recall_detail", pk=recall.pk)
 

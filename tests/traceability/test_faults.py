@@ -15,7 +15,8 @@ from django.db import connection
 from django.db.models.signals import post_save
 from django.test import TransactionTestCase
 
-from shipments.models import IdempotencyRecord, ShipmentItem
+from api.models import IdempotencyRecord
+from shipments.models import ShipmentItem
 from tests.support import api_client, make_api_world, requires_postgres
 from traceability.models import Batch, TraceEvent
 from traceability.signals import batches_changed

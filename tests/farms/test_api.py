@@ -1,65 +1,12 @@
-"""The API's shared behaviour (authentication, error format, bad input, auditors) and the farms
-resources: villages, farms, fields, crops, recipes."""
+"""The farms resources of the API: villages, farms, fields, crops, recipes; tenancy, auditors,
+query counts. What every resource shares is tested in tests/api/."""
 
 from django.test import TestCase
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from farms.models import Farm, Field, Village
 from tests.support import api_client, make_api_world, make_farm, make_field
 
 V1 = "/api/v1"
-
-
-class AuthenticationTests(TestCase):
-    @classmethod
-    def setUpTestData(cls):
-        cls.w = make_api_world()
-
-    def test_anonymous_callers_get_401_with_the_error_format_on_every_resource(self):
-        client = APIClient()
-        for resource in ["villages", "farms", "fields", "crops", "recipes", "batches", "events", "recalls"]:
-            response = client.get(f"{V1}/{resource}/")
-            self.assertEqual(response.status_code, 401, resource)
-            self.assertEqual(response.json()["error"]["code"], "not_authenticated")
-        for resource in ["retailers", "stores", "shipments", "scans"]:
-            self.assertEqual(client.get(f"{V1}/{resource}/").status_code, 401, resource)
-        self.assertEqual(client.post(f"{V1}/farms/", {"village": self.w.xj.pk}).status_code, 401)
-        self.assertEqual(Farm.objects.count(), 2)
-
-    def test_a_user_gets_a_token_with_username_and_password_and_can_revoke_it(self):
-        client = APIClient()
-        response = client.post(f"{V1}/auth/token/", {"username": "alice", "password": "pw-alice"})
-        self.assertEqual(response.status_code, 200)
-        key = response.json()["token"]
-        self.assertEqual(Token.objects.get(user=self.w.alice).key, key)
-
-        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-        self.assertEqual(client.get(f"{V1}/farms/").json()["count"], 1)
-        self.assertEqual(client.delete(f"{V1}/auth/token/").status_code, 204)
-        self.assertFalse(Token.objects.filter(user=self.w.alice).exists())
-        self.assertEqual(client.get(f"{V1}/farms/").status_code, 401)
-
-    def test_token_requests_are_throttled_per_address(self):
-        from unittest import mock
-
-        from rest_framework.throttling import SimpleRateThrottle
-
-        client = APIClient()
-        with mock.patch.dict(SimpleRateThrottle.THROTTLE_RATES, {"token": "2/minute"}):
-            codes = [client.post(f"{V1}/auth/token/", {"username": "x", "password": "y"}).status_code for _ in range(3)]
-        self.assertEqual(codes, [401, 401, 429])
-
-    def test_a_wrong_password_gets_no_token(self):
-        response = APIClient().post(f"{V1}/auth/token/", {"username": "alice", "password": "wrong"})
-        self.assertEqual(response.status_code, 401)
-        self.assertEqual(Token.objects.count(), 0)
-
-    def test_me_names_the_callers_roles(self):
-        body = api_client(self.w.carol).get(f"{V1}/me/").json()
-        self.assertEqual(body["memberships"], [{"role": "coordinator", "village": self.w.xj.pk}])
-        self.assertFalse(body["sees_everything"])
-        self.assertTrue(api_client(self.w.auditor).get(f"{V1}/me/").json()["sees_everything"])
 
 
 class FarmTenancyTests(TestCase):
@@ -167,73 +114,6 @@ class FarmTenancyTests(TestCase):
             list(Village.objects.order_by("code").values_list("code", "story_en")),
             [("GN", ""), ("XJ", "Waxberries since the Tang.")],
         )
-
-
-class BadInputTests(TestCase):
-    """No input produces a 500; each bad request is a 400 in the error format and writes nothing."""
-
-    @classmethod
-    def setUpTestData(cls):
-        cls.w = make_api_world()
-
-    def setUp(self):
-        self.client = api_client(self.w.carol)
-
-    def post_farm(self, body, **extra):
-        return self.client.post(f"{V1}/farms/", body, format="json", **extra)
-
-    def assert_refused(self, response, field=None):
-        self.assertEqual(response.status_code, 400, response.content)
-        error = response.json()["error"]
-        self.assertEqual(error["code"], "invalid" if field else error["code"])
-        if field:
-            self.assertIn(field, error["fields"])
-        self.assertEqual(Farm.objects.count(), 2)
-
-    def test_nul_bytes_in_strings_are_refused(self):
-        self.assert_refused(
-            self.post_farm({"village": self.w.xj.pk, "name_zh": "a\x00b", "grower_name": "x"}), "name_zh"
-        )
-
-    def test_unknown_fields_are_refused_by_name(self):
-        response = self.post_farm({"village": self.w.xj.pk, "name_zh": "新", "grower_name": "x", "colour": "red"})
-        self.assert_refused(response, "colour")
-        self.assertEqual(response.json()["error"]["fields"], {"colour": ["Unknown field."]})
-
-    def test_very_long_strings_are_refused(self):
-        self.assert_refused(
-            self.post_farm({"village": self.w.xj.pk, "name_zh": "长" * 101, "grower_name": "x"}), "name_zh"
-        )
-        body = {"village": self.w.xj.pk, "name_zh": "新", "grower_name": "x", "notes": "n" * 10_001}
-        self.assert_refused(self.post_farm(body), "notes")
-
-    def test_wrong_types_and_huge_numbers_are_refused(self):
-        self.assert_refused(self.post_farm({"village": "one", "name_zh": "新", "grower_name": "x"}), "village")
-        self.assert_refused(self.post_farm({"village": [1], "name_zh": "新", "grower_name": "x"}), "village")
-        self.assert_refused(self.post_farm({"village": self.w.xj.pk, "name_zh": 5, "grower_name": {}}), "grower_name")
-        response = self.post_farm({"village": 10**30, "name_zh": "新", "grower_name": "x"})
-        self.assertEqual(response.status_code, 404)
-        response = self.client.patch(f"{V1}/fields/{self.w.field.pk}/", {"area_mu": "1e20"}, format="json")
-        self.assertEqual(response.status_code, 400)
-        response = self.client.patch(f"{V1}/fields/{self.w.field.pk}/", {"latitude": "91"}, format="json")
-        self.assertEqual(response.status_code, 400)
-        self.assertEqual(Field.objects.get(pk=self.w.field.pk).latitude, None)
-
-    def test_malformed_json_and_a_non_object_body_are_refused(self):
-        response = self.client.post(f"{V1}/farms/", '{"village": 1,', content_type="application/json")
-        self.assertEqual(response.status_code, 400)
-        self.assertEqual(response.json()["error"]["code"], "parse_error")
-        self.assert_refused(self.client.post(f"{V1}/farms/", "[1, 2]", content_type="application/json"))
-        self.assert_refused(self.client.post(f"{V1}/farms/", "NaN", content_type="application/json"))
-
-    def test_hostile_urls_and_filters_answer_404_or_400(self):
-        self.assertEqual(self.client.get(f"{V1}/farms/{10**30}/").status_code, 404)
-        self.assertEqual(self.client.get(f"{V1}/farms/999999999999999999/").status_code, 404)
-        self.assertEqual(self.client.get(f"{V1}/farms/?village=abc").status_code, 400)
-        self.assertEqual(self.client.get(f"{V1}/farms/?village={10**30}").status_code, 400)
-        self.assertEqual(self.client.get(f"{V1}/farms/?name_zh=a%00b").status_code, 400)
-        self.assertEqual(self.client.get(f"{V1}/farms/?page=99").status_code, 404)
-        self.assertEqual(self.client.get(f"{V1}/farms/?ordering=contact_phone").status_code, 200)
 
 
 class QueryCountTests(TestCase):

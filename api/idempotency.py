@@ -37,7 +37,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
-from config.api import Conflict, Unprocessable
+from api.errors import Conflict, Unprocessable
+from api.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -48,14 +49,6 @@ MAX_KEY = 255
 class _Replay(Exception):
     def __init__(self, response: Response):
         self.response = response
-
-
-def _record_model():
-    # The model lives in the shipments app (config is not an app); imported late so that the
-    # apps' API modules that use this mixin do not import shipments when they are loaded.
-    from shipments.models import IdempotencyRecord
-
-    return IdempotencyRecord
 
 
 def _fingerprint(request) -> str:
@@ -71,12 +64,12 @@ def _route(request) -> str:
     return f"POST {request.path}"[:512]
 
 
-def _forget_expired(Record, user, now, skip_locked: bool = False) -> None:
-    expired = Record.objects.filter(user=user, created_at__lt=now - KEEP)
+def _forget_expired(user, now, skip_locked: bool = False) -> None:
+    expired = IdempotencyRecord.objects.filter(user=user, created_at__lt=now - KEEP)
     if skip_locked:
         # Inside a request's transaction: rows another request of this caller is deleting are
         # left to it, rather than waiting for its whole request to end.
-        expired = Record.objects.filter(
+        expired = IdempotencyRecord.objects.filter(
             pk__in=list(expired.select_for_update(skip_locked=True).values_list("pk", flat=True))
         )
     expired.delete()
@@ -95,18 +88,17 @@ def run_once(request, key: uuid.UUID | None, action: Callable[[], str]) -> str:
     """
     if key is None:
         return action()
-    Record = _record_model()
     identity = {"user": request.user, "route": _route(request), "key": str(key)}
     with transaction.atomic():
-        _forget_expired(Record, request.user, timezone.now())
+        _forget_expired(request.user, timezone.now())
         try:
             with transaction.atomic():
-                record = Record.objects.create(**identity, fingerprint="")
+                record = IdempotencyRecord.objects.create(**identity, fingerprint="")
         except IntegrityError:
-            return Record.objects.get(**identity).response["result"]
+            return IdempotencyRecord.objects.get(**identity).response["result"]
         result = action()
         # 200 marks the row finished, as for the API; web-form rows keep the action's result.
-        Record.objects.filter(pk=record.pk).update(status_code=200, response={"result": result})
+        IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=200, response={"result": result})
     return result
 
 
@@ -134,18 +126,17 @@ class IdempotentMixin:
         self._idempotency_record = self._claim(request, key)
 
     def _claim(self, request, key: str):
-        Record = _record_model()
         identity = {"user": request.user, "route": _route(request), "key": key}
         fingerprint = _fingerprint(request)
-        _forget_expired(Record, request.user, timezone.now(), skip_locked=True)
+        _forget_expired(request.user, timezone.now(), skip_locked=True)
         try:
             # A duplicate running at the same moment holds the same index entry: this INSERT waits
             # until it commits (IntegrityError: read its outcome) or rolls back (the claim is ours).
             with transaction.atomic():
-                return Record.objects.create(**identity, fingerprint=fingerprint)
+                return IdempotencyRecord.objects.create(**identity, fingerprint=fingerprint)
         except IntegrityError:
             pass
-        existing = Record.objects.filter(**identity).first()
+        existing = IdempotencyRecord.objects.filter(**identity).first()
         if existing is None or existing.status_code is None:
             # Freed between the INSERT and the SELECT, or a row of the old two-transaction scheme.
             raise Conflict(_("A request with this Idempotency-Key is still being processed; retry shortly."))

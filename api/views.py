@@ -1,7 +1,11 @@
-"""API views that belong to no app: token login and logout, who am I."""
+"""Views that belong to no domain app: API token login and logout, the health check, and the
+404/500 handlers that answer in the API's error format under /api/."""
 
 from django.contrib.auth import authenticate
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.authtoken.models import Token
@@ -9,8 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from config.api import StrictSerializer
-from farms.models import Membership
+from api.base import StrictSerializer
 
 
 class TokenRequestSerializer(StrictSerializer):
@@ -51,27 +54,31 @@ class TokenView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeView(APIView):
-    """Who the caller is and which roles they hold."""
+def healthz(request: HttpRequest) -> HttpResponse:
+    """For load balancers: the process is up. Touches no database, so it is also the benchmarks' baseline."""
+    return HttpResponse("ok", content_type="text/plain")
 
-    @extend_schema(
-        responses=inline_serializer(
-            "Me",
-            {
-                "username": serializers.CharField(),
-                "sees_everything": serializers.BooleanField(),
-                "memberships": serializers.ListField(child=serializers.DictField()),
-                "retailers": serializers.ListField(child=serializers.IntegerField()),
-            },
-        )
-    )
-    def get(self, request):
-        user = request.user
-        return Response(
-            {
-                "username": user.get_username(),
-                "sees_everything": Membership.objects.sees_everything(user),
-                "memberships": list(Membership.objects.filter(user=user).values("role", "village")),
-                "retailers": list(user.retailer_roles.values_list("retailer_id", flat=True)),
-            }
-        )
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_error(code: str, message: str, status: int) -> HttpResponse:
+    """The API's error format (api.errors.exception_handler), for errors that never reach DRF."""
+    body = {"error": {"code": code, "message": message, "fields": {}}}
+    # Chinese as UTF-8 text, as DRF's renderer writes it, not \u escapes.
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: JSON under /api/ (unmatched URLs never reach DRF), the site's 404 page elsewhere."""
+    if _is_api(request):
+        return api_error("not_found", gettext("Not found."), 404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: JSON under /api/, Django's plain 500 page (templates/500.html) elsewhere."""
+    if _is_api(request):
+        return api_error("error", gettext("A server error occurred."), 500)
+    return defaults.server_error(request)

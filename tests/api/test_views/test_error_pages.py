@@ -22,7 +22,7 @@ class NotFoundTests(TestCase):
         self.assertContains(response, '<a class="btn" href="/">Home</a>', status_code=404, html=True)
 
 
-@override_settings(ROOT_URLCONF="tests.config.crash_urls")
+@override_settings(ROOT_URLCONF="tests.api.crash_urls")
 class ServerErrorTests(TestCase):
     def setUp(self):
         self.client = Client(raise_request_exception=False)

@@ -1,5 +1,6 @@
-"""What every API resource shares: strict serializers, scoped references, the error format,
-pagination, the auditor rule, tenancy scoping. Wiring only: no business rules here."""
+"""What every API resource shares: strict serializers, scoped references, pagination, tenancy
+scoping (the error format is in api.errors). No business rules here, and no roles: the apps
+above say who may see what (farms.api_permissions, the apps' `visible_to` querysets)."""
 
 import json
 from collections.abc import Callable, Mapping
@@ -7,29 +8,14 @@ from collections.abc import Callable, Mapping
 import django_filters
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, IntegrityError, models
-from django.db.models import ProtectedError, QuerySet, RestrictedError
+from django.db import models
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions, pagination, permissions, serializers, status
-from rest_framework.fields import get_error_detail
-
-from farms.models import Membership
+from rest_framework import exceptions, pagination, permissions, serializers
 
 MAX_TEXT = 10_000  # characters in a free-text field without a database limit
 MAX_JSON = 10_000  # characters of a key-data-elements object once serialised
 MAX_PK = 2**63 - 1  # the largest bigint: larger ids cannot exist and must not reach the database
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = _("The request conflicts with the current state of the resource.")
-    default_code = "conflict"
-
-
-class Unprocessable(exceptions.APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = _("The request cannot be processed.")
-    default_code = "unprocessable"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,20 +113,23 @@ class KeyDataField(serializers.JSONField):
 
 
 class CallerScope:
-    """Who the caller is, computed once per request: for showing private fields (a farm's phone
-    and internal notes, a shipment's notes) only to the people they belong to."""
+    """What serializers need to know about their caller, computed once per request and shared by
+    every object shown: for private fields (a farm's phone and internal notes, a shipment's notes)
+    shown only to the people they belong to. Each app subclasses it with what it needs
+    (farms.api.VillageScope, shipments.api.RetailerScope): this app knows no roles."""
 
     def __init__(self, user):
-        self.sees_everything = Membership.objects.sees_everything(user)
-        self.village_ids = set(Membership.objects.village_ids(user))
-        self.retailer_ids = set(user.retailer_roles.values_list("retailer_id", flat=True))
+        raise NotImplementedError
 
     @classmethod
     def of(cls, serializer) -> "CallerScope":
         request = serializer.context["request"]
-        if not hasattr(request, "_caller_scope"):
-            request._caller_scope = cls(request.user)
-        return request._caller_scope
+        scopes = getattr(request, "_caller_scopes", None)
+        if scopes is None:
+            scopes = request._caller_scopes = {}
+        if cls not in scopes:
+            scopes[cls] = cls(request.user)
+        return scopes[cls]
 
 
 def blank_private(data: dict, fields: list[str], allowed: bool) -> dict:
@@ -152,64 +141,13 @@ def blank_private(data: dict, fields: list[str], allowed: bool) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-# Permissions, pagination
-
-
-class AuditorsReadOnly(permissions.BasePermission):
-    """Auditors read everything and change nothing (DESIGN.md section 9)."""
-
-    message = _("Auditors have read-only access.")
-
-    def has_permission(self, request, view):
-        if request.method in permissions.SAFE_METHODS or not request.user.is_authenticated:
-            return True
-        if request.user.is_superuser:
-            return True
-        return not Membership.objects.filter(user=request.user, role=Membership.Role.AUDITOR).exists()
+# Pagination
 
 
 class Pagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
-
-
-# ---------------------------------------------------------------------------------------------
-# The error format: {"error": {"code": ..., "message": ..., "fields": {...}}}
-
-
-def exception_handler(exc, context):
-    """DRF's handler, plus database refusals mapped to client errors, in one error format."""
-    # Imported here: DRF's settings import this module while rest_framework.views is loading.
-    from rest_framework.views import exception_handler as drf_exception_handler
-
-    if isinstance(exc, ProtectedError | RestrictedError):
-        exc = Conflict(_("Other records still refer to this one, so it cannot be deleted."))
-    elif isinstance(exc, IntegrityError):
-        # The constraints are the backstop of validation: a race between two requests lands here.
-        exc = Conflict(_("The change conflicts with existing data (a duplicate or a limit); nothing was saved."))
-    elif isinstance(exc, DataError):
-        exc = exceptions.ValidationError(_("A value is out of range for the database; nothing was saved."))
-    elif isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(get_error_detail(exc))
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None
-    if isinstance(exc, exceptions.ValidationError):
-        detail = response.data
-        if isinstance(detail, dict):
-            fields = detail
-        else:
-            fields = {"non_field_errors": detail if isinstance(detail, list) else [detail]}
-        message = _("The request is not valid: see the field messages.")
-        code = "invalid"
-    else:
-        fields = {}
-        detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
-        message = detail.get("detail", detail) if isinstance(detail, dict) else detail
-        code = getattr(message, "code", None) or getattr(exc, "default_code", "error")
-    response.data = {"error": {"code": code, "message": str(message), "fields": fields}}
-    return response
 
 
 # ---------------------------------------------------------------------------------------------

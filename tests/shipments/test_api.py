@@ -259,3 +259,15 @@ class OverShippingTests(TransactionTestCase):
         batch = Batch.objects.get(pk=w.batch.pk)
         self.assertEqual(batch.remaining_quantity(), Decimal("1"))
         self.assertEqual(ShipmentItem.objects.get().quantity, Decimal("99"))
+
+
+class MeTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.w = make_api_world()
+
+    def test_me_names_the_callers_roles(self):
+        body = api_client(self.w.carol).get(f"{V1}/me/").json()
+        self.assertEqual(body["memberships"], [{"role": "coordinator", "village": self.w.xj.pk}])
+        self.assertFalse(body["sees_everything"])
+        self.assertTrue(api_client(self.w.auditor).get(f"{V1}/me/").json()["sees_everything"])

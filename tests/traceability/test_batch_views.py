@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import Client, TestCase, TransactionTestCase, override_settings
 from PIL import Image
 
-from shipments.models import IdempotencyRecord
+from api.models import IdempotencyRecord
 from tests.support import (
     in_english,
     make_batch,
