@@ -19,6 +19,12 @@ class BatchInputInline(admin.TabularInline):
 
 
 class BatchAdminForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "lot_code" in self.fields:  # adding: register_batch assigns the next code
+            self.fields["lot_code"].required = False
+            self.fields["lot_code"].help_text = _("Leave empty for the next lot code.")
+
     def clean(self):
         cleaned = super().clean()
         try:

@@ -165,7 +165,7 @@ def temperature(data: dict) -> float | None:
             {
                 "temperature_c": [
                     _("%(value)s °C is not a possible produce temperature (%(low)s to %(high)s °C): check the sensor.")
-                    % {"value": value, "low": low, "high": high}
+                    % {"value": format(reading, "g"), "low": low, "high": high}
                 ]
             }
         )
@@ -313,8 +313,13 @@ def _check_order(batch: Batch, kind: str, when: datetime, history) -> None:
         state = _forward(state, event_kind)
 
 
+def _amount(value) -> Decimal:
+    """A quantity as lots show it (three decimals), whichever door sent it."""
+    return Decimal(value).quantize(Decimal("0.001"))
+
+
 def _check_quantity(batch: Batch, kind: str, quantity: Decimal, history) -> None:
-    names = {"lot": batch.lot_code, "quantity": batch.quantity, "unit": batch.unit, "asked": quantity}
+    names = {"lot": batch.lot_code, "quantity": _amount(batch.quantity), "unit": batch.unit, "asked": _amount(quantity)}
     if quantity <= 0:
         raise EventRefused(_("The quantity must be greater than zero."))
     if quantity > batch.quantity:
@@ -334,7 +339,7 @@ def _check_quantity(batch: Batch, kind: str, quantity: Decimal, history) -> None
                     "already: %(asked)s %(unit)s more would exceed it. Record the extra as a new lot, or record a "
                     "correction of the earlier %(kind)s event if its quantity is wrong."
                 )
-                % {**names, "recorded": recorded, "kind": _kind(kind)}
+                % {**names, "recorded": _amount(recorded), "kind": _kind(kind)}
             )
 
 
@@ -362,9 +367,9 @@ def check_farm_event(
     if batch.status in HELD and replacing is None and kind not in ACCEPTS[batch.status]:
         raise BatchOnHold(held_message(batch))
     history = lot_history(batch, excluding=replacing)
+    _check_order(batch, kind, occurred_at, history)
     if quantity is not None:
         _check_quantity(batch, kind, quantity, history)
-    _check_order(batch, kind, occurred_at, history)
     return data
 
 
