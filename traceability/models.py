@@ -288,6 +288,11 @@ class TraceEventQuerySet(AppendOnlyQuerySet):
         """Events that no correction has declared erroneous, and not the corrections themselves."""
         return self.exclude(kind=TraceEvent.Kind.CORRECTION).exclude(corrections__isnull=False)
 
+    def excursions(self) -> "TraceEventQuerySet":
+        """Temperature readings outside their crop's storage range, as traceability.lifecycle
+        flagged them when they were recorded."""
+        return self.filter(data__excursion=True)
+
 
 class EventKind(models.TextChoices):
     PLANTING = "planting", _("Planting")

@@ -238,7 +238,7 @@ class TemperatureTests(English, TestCase):
         self.assertEqual(
             record(self.rice, "temperature", at(12), data={"temperature_c": 30}).data, {"temperature_c": 30}
         )
-        self.assertEqual(list(TraceEvent.objects.filter(data__excursion=True).order_by("pk")), [warm, cold])
+        self.assertEqual(list(TraceEvent.objects.excursions().order_by("pk")), [warm, cold])
         self.assertEqual(chain.verify_all(), [])
 
 
@@ -251,12 +251,12 @@ class SafetyHoldTests(English, TestCase):
     def statuses(self) -> dict[str, str]:
         return dict(Batch.objects.values_list("lot_code", "status"))
 
-    def fail(self, lot=None, actor=None):
+    def fail_a_test(self, lot=None, actor=None):
         return record(lot or self.s.l1, "quality_test", at(16), data=FAILED, actor=actor or self.farmer)
 
     def test_a_failed_test_holds_the_lot_and_every_lot_made_from_it_at_once(self):
         before = self.statuses()
-        test = self.fail()
+        test = self.fail_a_test()
         hold = Hold.objects.get()
         self.assertEqual(
             (hold.batch, hold.test_event, hold.opened_by, hold.is_open),
@@ -281,7 +281,7 @@ class SafetyHoldTests(English, TestCase):
     def test_a_held_lot_cannot_be_shipped_used_dispatched_or_take_events_but_tests_and_corrections(self):
         shipment = shipping.create_shipment(origin_village=self.s.village, store=self.s.store)
         shipping.add_item(shipment=shipment, batch=self.s.l3, quantity=Decimal("5"))
-        self.fail(self.s.l3)
+        self.fail_a_test(self.s.l3)
         message = "Lot XJ-WAX-20260610-003 is on hold and cannot be shipped or used until it is released."
         self.assertEqual(refusal(lambda: shipping.add_item(shipment=shipment, batch=self.s.l3, quantity=1)), message)
         self.assertEqual(
@@ -308,7 +308,7 @@ class SafetyHoldTests(English, TestCase):
 
     def test_releasing_records_the_decision_and_gives_each_lot_back_its_state(self):
         before = self.statuses()
-        self.fail()
+        self.fail_a_test()
         hold = services.decide_hold(
             hold=Hold.objects.get(), decision="released", actor=self.s.coordinator, note="复检合格，报告 R-7"
         )
@@ -332,7 +332,7 @@ class SafetyHoldTests(English, TestCase):
             services.decide_hold(hold=hold, decision="recalled", actor=self.s.coordinator)
 
     def test_recalling_turns_the_hold_into_a_recall_of_the_tested_lot(self):
-        self.fail(self.s.m1)
+        self.fail_a_test(self.s.m1)
         hold = services.decide_hold(hold=Hold.objects.get(), decision="recalled", actor=self.s.coordinator, note="销毁")
         recall = Recall.objects.get()
         self.assertEqual(
@@ -348,7 +348,7 @@ class SafetyHoldTests(English, TestCase):
         self.assertEqual(Batch.objects.held().count(), 0)
 
     def test_a_lot_held_twice_stays_held_until_both_are_lifted(self):
-        self.fail(self.s.r1)
+        self.fail_a_test(self.s.r1)
         recall = services.open_recall(batch=self.s.l1, reason="召回", actor=self.s.coordinator)
         services.close_recall(recall=recall, actor=self.s.coordinator)
         self.assertEqual(Batch.objects.get(pk=self.s.r1.pk).status, "on_hold")  # the failed test still holds it
@@ -357,7 +357,7 @@ class SafetyHoldTests(English, TestCase):
         self.assertEqual(Batch.objects.get(pk=self.s.r1.pk).status, "packed")
 
     def test_only_those_who_may_recall_the_lot_decide_and_a_decision_is_never_corrected(self):
-        self.fail()
+        self.fail_a_test()
         hold = Hold.objects.get()
         with self.assertRaisesMessage(services.NotAllowed, "You may not decide the hold of lot XJ-WAX-20260610-001."):
             services.decide_hold(hold=hold, decision="released", actor=self.farmer, note="我觉得没问题")
@@ -371,17 +371,17 @@ class SafetyHoldTests(English, TestCase):
         page = f"/s/{self.s.shipment.public_code}"
         self.assertNotIn("Safety hold", self.client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode())
         with self.captureOnCommitCallbacks(execute=True):  # the page's cache hears of it after the commit
-            self.fail(self.s.l1)  # R1, in the shipment, was made from L1
+            self.fail_a_test(self.s.l1)  # R1, in the shipment, was made from L1
         html = self.client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
         alert = html[html.index('role="alert"') : html.index("</section>")]
         self.assertIn("Safety hold: please do not eat this product for now", alert)
         self.assertIn(self.s.r1.lot_code, alert)
 
     def test_the_lot_page_offers_the_decision_to_those_who_may_take_it(self):
-        self.fail()
+        self.fail_a_test()
         form = f'action="/holds/{Hold.objects.get().pk}/released/"'
         self.client.force_login(self.farmer)
-        page = self.client.get(f"/batches/{self.s.l1.lot_code}/").content.decode()
+        page = self.client.get(f"/batches/{self.s.l1.lot_code}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
         self.assertIn("Safety hold", page)
         self.assertNotIn(form, page)
         self.assertNotIn("/record/cooling/", page)  # a held lot offers quality tests only
