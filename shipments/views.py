@@ -25,7 +25,7 @@ from farms.models import Village
 from shipments import recall_report, services
 from shipments.forms import ShipmentFilterForm, ShipmentForm
 from shipments.models import Scan, Shipment, ShipmentItem, Store
-from traceability import lifecycle
+from traceability import lifecycle, permissions
 from traceability.models import Batch, Recall
 
 CHART_DAYS = 30
@@ -137,6 +137,7 @@ def _detail(request: HttpRequest, shipment: Shipment, typed: dict | None = None,
     manageable = Shipment.objects.managed_by(request.user).filter(pk=shipment.pk).exists()
     editable = manageable and shipment.status in services.EDITABLE
     items = list(shipment.items.select_related("batch__crop", "batch__farm").order_by("batch__lot_code"))
+    recallable = permissions.recallable_lots(request.user).filter(pk__in=[item.batch_id for item in items])
     available = []
     if editable:
         typed = typed or {}
@@ -148,6 +149,8 @@ def _detail(request: HttpRequest, shipment: Shipment, typed: dict | None = None,
             "shipment": shipment,
             "items": items,
             "manageable": manageable,
+            "may_print": permissions.may_print(request.user, shipment),
+            "recallable": set(recallable.values_list("pk", flat=True)) if items else set(),
             "editable": editable,
             "available": available,
             "chart": scans_per_day(shipment),

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from api.base import (
@@ -30,7 +30,8 @@ from api.base import (
 from api.idempotency import IdempotentMixin
 from farms.api import VillageScope
 from farms.models import Crop, Farm, Field, Membership, Village
-from traceability import lifecycle, services, trace
+from traceability import lifecycle, permissions, services, trace
+from traceability.alerts import AlertKind, alerts_for
 from traceability.models import Batch, Hold, Recall, TraceEvent, Unit
 
 QUANTITY = {"max_digits": 12, "decimal_places": 3, "min_value": Decimal("0.001")}
@@ -175,9 +176,7 @@ class TraceEventCreateSerializer(StrictSerializer):
     """One farm-side event on one lot. `client_id` is made by the phone: a retry with the same
     id returns the event already recorded (200) instead of recording it twice."""
 
-    batch = ScopedSlugField(
-        slug_field="lot_code", scope=lambda user: Batch.objects.writable_by(user), queryset=Batch.objects.all()
-    )
+    batch = ScopedSlugField(slug_field="lot_code", scope=permissions.recordable_lots, queryset=Batch.objects.all())
     kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in lifecycle.FARM_EVENT_KINDS])
     occurred_at = serializers.DateTimeField()
     client_id = serializers.UUIDField(required=False)
@@ -189,7 +188,8 @@ class TraceEventCreateSerializer(StrictSerializer):
 
     def validate_client_id(self, value):
         existing = TraceEvent.objects.filter(client_id=value).first()
-        if existing is not None and not existing.lines.filter(batch__in=Batch.objects.writable_by(self.user)).exists():
+        mine = permissions.recordable_lots(self.user)
+        if existing is not None and not existing.lines.filter(batch__in=mine).exists():
             # Another tenant's event: answer as if the id were taken, without saying by what.
             raise ValidationError(_("This client id is already used."))
         return value
@@ -230,7 +230,7 @@ class CorrectionCreateSerializer(StrictSerializer):
 
     kind = serializers.ChoiceField(choices=[(TraceEvent.Kind.CORRECTION.value, TraceEvent.Kind.CORRECTION.label)])
     corrects = ScopedSlugField(
-        slug_field="client_id", scope=lambda user: events_correctable_by(user), queryset=TraceEvent.objects.all()
+        slug_field="client_id", scope=permissions.correctable_events, queryset=TraceEvent.objects.all()
     )
     correction_reason = serializers.ChoiceField(choices=TraceEvent.CorrectionReason.choices)
     note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
@@ -252,9 +252,7 @@ class CorrectionCreateSerializer(StrictSerializer):
 
 
 class TransformationInputSerializer(StrictSerializer):
-    batch = ScopedSlugField(
-        slug_field="lot_code", scope=lambda user: Batch.objects.writable_by(user), queryset=Batch.objects.all()
-    )
+    batch = ScopedSlugField(slug_field="lot_code", scope=permissions.recordable_lots, queryset=Batch.objects.all())
     quantity = serializers.DecimalField(**QUANTITY)
 
 
@@ -407,11 +405,6 @@ def _not_in_future(value):
         raise ValidationError(exc.messages)
 
 
-def events_correctable_by(user):
-    """Events a user may correct: those of lots whose events they may record."""
-    return TraceEvent.objects.filter(lines__batch__in=Batch.objects.writable_by(user)).distinct()
-
-
 # ---------------------------------------------------------------------------------------------
 # Filters
 
@@ -497,16 +490,17 @@ class BatchViewSet(
     @extend_schema(parameters=[TraceQuerySerializer], responses=TraceSerializer)
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
     def trace(self, request, lot_code=None):
-        """Backward and forward trace of the lot (`?direction=both|backward|forward`). For
-        auditors and the lot's village: a trace crosses tenants (every store that got the lot)."""
+        """Backward and forward trace of the lot (`?direction=both|backward|forward`), for those
+        who may trace it (permissions.may_trace; anyone else 404, as on the trace page): auditors
+        and the lot's village see all of it, retailer staff the lots their shipments carried and
+        their own shipments and stores."""
         batch = self.get_object()
-        user = request.user
-        if not (Membership.objects.sees_everything(user) or self.writable(user).filter(pk=batch.pk).exists()):
-            raise PermissionDenied(_("Traces are for auditors and the lot's village."))
+        if not permissions.may_trace(request.user, batch):
+            raise NotFound(_("No such object."))
         query = TraceQuerySerializer(data=request.query_params.dict(), context=self.get_serializer_context())
         query.is_valid(raise_exception=True)
         result = trace.trace_lot(batch, direction=query.validated_data["direction"])
-        return Response(TraceSerializer(result).data)
+        return Response(TraceSerializer(permissions.visible_trace(request.user, result)).data)
 
 
 class TraceEventViewSet(
@@ -702,3 +696,44 @@ class TransformationViewSet(IdempotentMixin, viewsets.GenericViewSet):
             BatchSerializer(batch, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Alerts
+
+
+class AlertSerializer(serializers.Serializer):
+    """One alert that waits for the caller's decision (traceability.alerts)."""
+
+    kind = serializers.ChoiceField(choices=AlertKind.choices)
+    lot_code = serializers.CharField()
+    since = serializers.DateTimeField()
+    reason = serializers.CharField()
+    decision = serializers.CharField()
+    recall = serializers.IntegerField(allow_null=True, help_text=_("The open recall's id (open_recall)."))
+    event = serializers.UUIDField(allow_null=True, help_text=_("The reading's client_id (temperature_excursion)."))
+    may_close = serializers.BooleanField(help_text=_("Whether the caller may close the recall."))
+
+
+class AlertQuerySerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=AlertKind.choices, required=False)
+
+
+class AlertViewSet(viewsets.GenericViewSet):
+    """Alerts that need the caller's decision, the same as on their home page: open recalls that
+    hold their lots, held lots, temperature excursions, imported lots without a harvest or quality
+    record (`?kind=` one of those). Read-only: an alert goes away when the decision it asks for
+    is recorded (closing the recall, releasing or recalling the lot, a passing test, the record)."""
+
+    serializer_class = AlertSerializer
+    filter_backends = []
+
+    @extend_schema(parameters=[AlertQuerySerializer])
+    def list(self, request):
+        query = AlertQuerySerializer(data=request.query_params.dict(), context=self.get_serializer_context())
+        query.is_valid(raise_exception=True)
+        found = alerts_for(request.user)
+        if "kind" in query.validated_data:
+            found = [alert for alert in found if alert.kind == query.validated_data["kind"]]
+        page = self.paginate_queryset(found)
+        return self.get_paginated_response(AlertSerializer(page, many=True).data)

@@ -285,6 +285,7 @@ def import_batches(*, village: Village, file, actor, new_data: bool = False) -> 
                 status=lifecycle.initial_status(harvested_on=dates["harvested_on"]),
                 created_by=actor,
                 created_at=now,
+                imported_at=now,
             )
         )
     result.batches = Batch.objects.bulk_create(batches)

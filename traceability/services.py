@@ -20,6 +20,7 @@ from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import chain, lifecycle
 from traceability.lifecycle import BatchOnHold, EventRefused, InsufficientQuantity
 from traceability.models import Batch, BatchInput, EventBatch, Hold, HoldLot, Recall, RecallHold, TraceEvent
+from traceability.permissions import correctable_events, may_close_recall, may_decide_hold, may_open_recall
 from traceability.signals import announce
 
 __all__ = ["BatchOnHold", "EventRefused", "InsufficientQuantity"]  # re-exported: callers catch them here
@@ -328,9 +329,7 @@ def record_correction(
     corrects_facts = corrected_data or corrected_occurred_at is not None or corrected_quantity is not None
     if reason == TraceEvent.CorrectionReason.INCORRECT_DATA and not corrects_facts:
         raise CorrectionRefused(_("An incorrect-data correction needs the corrected data or time."))
-    in_scope = TraceEvent.objects.all()
-    if actor is not None and not actor.is_superuser:
-        in_scope = in_scope.filter(batches__in=Batch.objects.writable_by(actor)).distinct()
+    in_scope = TraceEvent.objects.all() if actor is None else correctable_events(actor)
     if isinstance(event, TraceEvent):
         lookup = {"pk": event.pk}
     elif isinstance(event, int):
@@ -520,23 +519,6 @@ def _transformation_result(event: TraceEvent) -> tuple[Batch, TraceEvent, bool]:
     return event.lines.get(role=EventBatch.Role.OUTPUT).batch, event, False
 
 
-def may_open_recall(user, batch: Batch) -> bool:
-    """Superusers; coordinators of the lot's village; retailer staff who can see the lot.
-
-    Retailer staff are found through the `retailer_roles` relation that shipments.RetailerStaff
-    declares (a lookup by name, not an import: traceability does not depend on shipments).
-    """
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    if Membership.objects.filter(
-        user=user, role=Membership.Role.COORDINATOR, village_id=batch.farm.village_id
-    ).exists():
-        return True
-    return user.retailer_roles.exists() and Batch.objects.visible_to(user).filter(pk=batch.pk).exists()
-
-
 @transaction.atomic
 def open_recall(*, batch: Batch, reason: str, actor) -> Recall:
     """Recall a lot: it (status recalled) and everything made from it (status on hold) are held.
@@ -576,12 +558,13 @@ def close_recall(*, recall: Recall, actor, note: str = "") -> Recall:
     closed_at/closed_by/close_note; gives every lot it held the status its remaining holds call
     for (lifecycle.settle_holds: still recalled or on hold while another open recall or safety
     hold holds it, else the status it was held in); announces every batch it held. Refuses
-    (NotAllowed) a caller who may not recall the lot and (RecallStateError) a recall already closed.
+    (NotAllowed) a caller who may not close it (permissions.may_close_recall: only the
+    organisation that opened it) and (RecallStateError) a recall already closed.
     """
     recall = Recall.objects.select_for_update().get(pk=recall.pk)
     if not recall.is_open:
         raise RecallStateError(_("This recall is already closed."))
-    if not may_open_recall(actor, recall.batch):
+    if not may_close_recall(actor, recall):
         raise NotAllowed(_("You may not close the recall of lot %(lot)s.") % {"lot": recall.batch.lot_code})
     ids = list(recall.holds.values_list("batch_id", flat=True))
     _lock_lots(ids)
@@ -594,9 +577,9 @@ def close_recall(*, recall: Recall, actor, note: str = "") -> Recall:
 
 # ---------------------------------------------------------------------------------------------
 # Safety holds (issue 12): a failed quality test holds the lot and what was made from it at once;
-# someone who may recall the lot (services.may_open_recall: the village's coordinators, the
-# retailers it supplies, superusers) releases it or turns the hold into a recall. Both decisions
-# are recorded as a hold_decision event in the lot's village chain.
+# someone who may decide it (permissions.may_decide_hold: those who may recall the lot) releases
+# it or turns the hold into a recall. Both decisions are recorded as a hold_decision event in the
+# lot's village chain.
 
 
 class HoldStateError(errors.Conflict):
@@ -635,7 +618,7 @@ def decide_hold(*, hold: Hold, decision: str, actor, note: str = "") -> Hold:
     if decision not in Hold.Decision.values:
         raise HoldStateError(_('Unknown decision "%(decision)s": release or recall.') % {"decision": decision})
     hold = Hold.objects.select_for_update().select_related("batch__farm__village").get(pk=hold.pk)
-    if not may_open_recall(actor, hold.batch):
+    if not may_decide_hold(actor, hold):
         raise NotAllowed(_("You may not decide the hold of lot %(lot)s.") % {"lot": hold.batch.lot_code})
     if not hold.is_open:
         raise HoldStateError(_("This hold is already decided."))

@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('farms', '0002_crop_storage_range'),
-        ('traceability', '0005_stored_traces'),
+        ('traceability', '0006_batch_imported_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ import zipfile
 from django.test import SimpleTestCase
 from openpyxl import load_workbook
 
-from traceability import xlsx
+from traceability.exports import xlsx
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 HEADER = ["Lot", "Note", "Quantity"]

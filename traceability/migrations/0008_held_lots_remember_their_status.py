@@ -20,6 +20,6 @@ def remember(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("traceability", "0006_lot_rules")]
+    dependencies = [("traceability", "0007_lot_rules")]
 
     operations = [migrations.RunPython(remember, migrations.RunPython.noop)]
