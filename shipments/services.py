@@ -90,7 +90,6 @@ def add_item(*, shipment: Shipment, batch: Batch, quantity: Decimal) -> Shipment
     if not created:
         item.quantity += quantity
         item.save(update_fields=["quantity"])
-    announce([batch.pk])
     return item
 
 
@@ -100,7 +99,6 @@ def remove_item(*, item: ShipmentItem) -> None:
     _locked(item.shipment, EDITABLE, _("remove from"))
     release(batch_id=item.batch_id, quantity=item.quantity)
     item.delete()
-    announce([item.batch_id])
 
 
 def _movement_event(shipment: Shipment, kind: str, when, actor) -> None:
@@ -174,7 +172,6 @@ def cancel_shipment(*, shipment: Shipment, actor=None) -> Shipment:
     shipment.status = Shipment.Status.CANCELLED
     shipment.cancelled_at = timezone.now()
     shipment.save(update_fields=["status", "cancelled_at"])
-    announce(item.batch_id for item in items)
     return shipment
 
 
