@@ -10,7 +10,7 @@ must not outlive the change):
   (the admin, the API's batch update) alike. Pages of the shipments holding the lot.
 - a shipment or its lines: `post_save` / `post_delete` of Shipment and ShipmentItem, whoever
   saves them (the services, the API, the admin). That shipment's page.
-- shared content (village, farm, field, crop, recipe): `post_save` / `post_delete`, and a
+- shared content (village, farm, field, crop, recipe, store): `post_save` / `post_delete`, and a
   recipe's crops. Every page, through the global token: rare, and a village's story is on
   thousands of pages.
 
@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 
 from farms.models import Crop, Farm, Field, Recipe, Village
 from shipments import public_cache
-from shipments.models import Shipment, ShipmentItem
+from shipments.models import Shipment, ShipmentItem, Store
 from traceability.signals import batches_changed
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def _content_changed(sender, **kwargs) -> None:
     transaction.on_commit(forget_all_pages)
 
 
-for _model in (Village, Farm, Field, Crop, Recipe):
+for _model in (Village, Farm, Field, Crop, Recipe, Store):
     post_save.connect(_content_changed, sender=_model, dispatch_uid=f"page_invalidation_{_model.__name__}_saved")
     post_delete.connect(_content_changed, sender=_model, dispatch_uid=f"page_invalidation_{_model.__name__}_deleted")
 m2m_changed.connect(_content_changed, sender=Recipe.crops.through, dispatch_uid="page_invalidation_recipe_crops")

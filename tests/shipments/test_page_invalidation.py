@@ -134,6 +134,15 @@ class ThroughEachDoorTests(PageTestCase):
             self.w.shipment.save()
         self.assertIn("杭州西湖店", self.page(self.w.shipment))
 
+    def test_a_store_renamed_through_the_api_shows_at_once(self):
+        self.assertIn("上海静安店", self.page(self.w.shipment))
+        with self.captureOnCommitCallbacks(execute=True):
+            response = api_client(self.w.rita).patch(
+                f"{V1}/stores/{self.w.store.pk}/", {"name_en": "Shanghai West Nanjing Road"}, format="json"
+            )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("Shanghai West Nanjing Road", self.page(self.w.shipment))
+
 
 @requires_redis
 class OnEveryServerTests(PageTestCase):
