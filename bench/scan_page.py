@@ -132,7 +132,7 @@ def seed() -> str:
     return shipment.public_code
 
 
-def wait_until_up(url: str, seconds: float = 15) -> None:
+def wait_until_up(url: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
