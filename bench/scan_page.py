@@ -10,11 +10,12 @@ services, starts gunicorn on a loopback port with DEBUG=0 for the project and, w
 gunicorn options on the next port, the one-file bare application of bench/_bare_app.py (no
 middleware, no database). Then it runs `wrk --latency` in turn against the bare application, the
 project's /healthz (touches no database, goes through every middleware) and the shipment's page
-(every request records a scan). Prints requests/s, p50 and p99 for each, errors and non-2xx
-responses, and the page's ratio against both baselines. Exits non-zero on any error or non-2xx
-response or a missing Scan row, and with --strict also when the page serves less than half of
-/healthz's throughput (on a shared machine the ratio moves with the neighbours' load, so
-`make bench` does not fail on it by default).
+(every request records a scan). Prints requests/s, p50 and p99 for each, the CPU time its
+gunicorn workers spent per request (from /proc: steadier than throughput when neighbours load the
+machine), errors and non-2xx responses, and the page's ratio against both baselines. Exits
+non-zero on any error or non-2xx response or a missing Scan row, and with --strict also when the
+page serves less than half of /healthz's throughput (on a shared machine the ratio moves with the
+neighbours' load, so `make bench` does not fail on it by default).
 """
 
 import argparse
@@ -151,15 +152,33 @@ def to_ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 
 
-def run_wrk(url: str, args) -> dict:
+def workers_cpu_seconds(master_pid: int) -> float:
+    """CPU time (user and system) spent so far by the worker processes of a gunicorn master, from
+    Linux's /proc: the neighbours' load stretches throughput but not the CPU a request costs."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == master_pid:  # ppid; then utime and stime are fields 14 and 15 of stat
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(url: str, args, master_pid: int) -> dict:
+    cpu_before = workers_cpu_seconds(master_pid)
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency"]
     command += ["-H", f"User-Agent: {WECHAT_UA}", "-H", "Accept-Language: zh-CN,zh;q=0.9", url]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    cpu = workers_cpu_seconds(master_pid) - cpu_before
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "requests": requests,
+        "cpu_us": cpu / requests * 1e6 if requests else 0.0,
         "p50": to_ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),
         "p99": to_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),
         "errors": sum(int(n) for n in errors.groups()) if errors else 0,
@@ -255,8 +274,9 @@ def main() -> int:
         # Take the URLs in turn: on a shared machine the background load drifts, and a ratio of
         # back-to-back runs is steadier than a ratio of two distant ones.
         rounds = []
+        targets = ((bare_url, servers[1].pid), (f"{base}/healthz", servers[0].pid), (page_url, servers[0].pid))
         for _ in range(args.rounds):
-            rounds.append(tuple(run_wrk(url, args) for url in (bare_url, f"{base}/healthz", page_url)))
+            rounds.append(tuple(run_wrk(url, args, pid) for url, pid in targets))
     finally:
         for server in servers:
             os.killpg(server.pid, signal.SIGTERM)
@@ -282,21 +302,27 @@ def main() -> int:
         f"-d{args.duration}s x {args.rounds} rounds of the three URLs in turn; PostgreSQL "
         f"{urlsplit(database_url).path.lstrip('/')}; cache {cache}; {os.cpu_count()} CPUs"
     )
-    print(f"{'round':<7}{'url':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}{'errors':>8}{'non-2xx':>9}")
+    print(
+        f"{'round':<7}{'url':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}{'errors':>8}{'non-2xx':>9}"
+        f"{'cpu µs/req':>12}"
+    )
     names = ("bare app", "/healthz", "/s/<code> (page)")
     to_bare, to_healthz = [], []
     for number, (bare, healthz, page) in enumerate(rounds, 1):
         for name, row in zip(names, (bare, healthz, page), strict=True):
             print(
                 f"{number:<7}{name:<22}{row['rps']:>9.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"
-                f"{row['requests']:>10}{row['errors']:>8}{row['non_2xx']:>9}"
+                f"{row['requests']:>10}{row['errors']:>8}{row['non_2xx']:>9}{row['cpu_us']:>12.0f}"
             )
         to_bare.append(page["rps"] / bare["rps"] if bare["rps"] else 0.0)
         to_healthz.append(page["rps"] / healthz["rps"] if healthz["rps"] else 0.0)
     failures = sum(row["errors"] + row["non_2xx"] for trio in rounds for row in trio)
     for index, name in enumerate(("bare app", "/healthz", "page")):
-        row = {key: statistics.median(trio[index][key] for trio in rounds) for key in ("rps", "p50", "p99")}
-        print(f"median {name}: {row['rps']:.0f} req/s, p50 {row['p50']:.2f} ms, p99 {row['p99']:.2f} ms")
+        row = {key: statistics.median(trio[index][key] for trio in rounds) for key in ("rps", "p50", "p99", "cpu_us")}
+        print(
+            f"median {name}: {row['rps']:.0f} req/s, p50 {row['p50']:.2f} ms, p99 {row['p99']:.2f} ms, "
+            f"workers' CPU {row['cpu_us']:.0f} µs per request"
+        )
     ratio = statistics.median(to_healthz)
     verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
     print(
