@@ -7,7 +7,7 @@ class ShipmentsConfig(AppConfig):
     verbose_name = _("Shipments and stores")
 
     def ready(self) -> None:
-        # public_cache connects the consumer page's cache invalidation to batches_changed and
+        # page_invalidation connects the consumer page's invalidation to batches_changed and
         # model saves; verification adds the checks of shipments and allocations to every
         # verification of the event chains.
-        from shipments import public_cache, verification  # noqa: F401
+        from shipments import page_invalidation, verification  # noqa: F401

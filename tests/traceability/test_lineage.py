@@ -102,7 +102,11 @@ class LineageTests(TestCase):
             )
             return lot
 
-        a, d = (register_batch(farm=self.farm, crop=self.crop, quantity=Decimal("100"), unit="kg") for _ in "ad")
+        harvested = NOON.date()
+        a, d = (
+            register_batch(farm=self.farm, crop=self.crop, quantity=Decimal("100"), unit="kg", harvested_on=harvested)
+            for _ in "ad"
+        )
         b = made_from(a)
         c = made_from(b)
         out = io.StringIO()

@@ -11,7 +11,7 @@ from django.test import TransactionTestCase
 from traceability.models import Batch, TraceEvent
 from traceability.verification import verify
 
-BEFORE = [("traceability", "0005_stored_traces")]
+BEFORE = [("traceability", "0008_held_lots_remember_their_status")]
 
 
 class RegisterExistingLotsTests(TransactionTestCase):

@@ -52,7 +52,9 @@ def register_existing_lots(apps, schema_editor):
             events = []
             for lot in chunk:
                 seq += 1
-                status = lot.status if lot.status in STARTED else before_hold.get(lot.pk, "packed")
+                status = lot.status if lot.status in STARTED else (
+                    lot.status_before_hold or before_hold.get(lot.pk, "packed")
+                )
                 event = TraceEvent(
                     client_id=uuid.uuid4(),
                     kind="registration",
@@ -87,6 +89,6 @@ def register_existing_lots(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("traceability", "0007_registration_and_anchors")]
+    dependencies = [("traceability", "0009_registration_and_anchors")]
 
     operations = [migrations.RunPython(register_existing_lots, migrations.RunPython.noop, elidable=False)]
