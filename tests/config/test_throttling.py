@@ -81,9 +81,7 @@ class ForwardedForTests(TestCase):
     def test_behind_one_proxy_the_address_it_appended_counts_and_what_the_client_sent_does_not(self):
         client = APIClient()
         with mock.patch.dict(SimpleRateThrottle.THROTTLE_RATES, {"token": "2/minute"}):
-            spoofed = [
-                token_requests(client, 1, HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 203.0.113.7")[0] for n in range(3)
-            ]
+            spoofed = [token_requests(client, 1, HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 203.0.113.7")[0] for n in range(3)]
             other_client = token_requests(client, 1, HTTP_X_FORWARDED_FOR="203.0.113.8")
         self.assertEqual((spoofed, other_client), ([401, 401, 429], [401]))
 
