@@ -48,7 +48,7 @@ from redis.commands.core import Script
 from redis.exceptions import RedisError
 
 from farms.models import Crop, Farm, Field, Recipe, Village
-from shipments import scan_writer
+from shipments import lost_invalidations, scan_writer
 from shipments.models import Scan, Shipment, ShipmentItem
 from traceability.models import Batch
 from traceability.signals import batches_changed
@@ -176,6 +176,7 @@ def _visit_redis(backend: RedisCache, code: str, counting: bool) -> Visit:
     except RedisError:
         log.warning("Redis did not answer: consumer pages render from the database", exc_info=True)
         _offline_until[location] = time.monotonic() + OFFLINE_SECONDS
+        lost_invalidations.start_replaying()  # any other process's lost invalidation, once Redis is back
         # An invalidation sent meanwhile cannot reach Redis: pages kept from before must not be
         # served again once it answers with the old tokens.
         pages.clear()
@@ -298,9 +299,10 @@ def forget_all_pages() -> None:
 def _invalidation_lost() -> None:
     # Runs after the change committed (on_commit): raising would answer the recall or the edit
     # with an error although it was saved. This process forgets its pages; the others notice the
-    # outage on their next page view (see visit) or keep their copies until they expire.
+    # outage on their next page view (see visit); shipments.lost_invalidations replays it in Redis.
     log.error("Redis did not answer: consumer pages kept by other processes may be stale", exc_info=True)
     pages.clear()
+    lost_invalidations.keep()  # replayed once Redis answers again
 
 
 def forget_shipments_of_batches(batch_ids) -> None:
