@@ -33,11 +33,11 @@ from config.api import (
 )
 from config.idempotency import IdempotentMixin
 from farms.models import Crop, Farm, Field, Membership, Village
-from traceability import services, trace
+from traceability import lot_codes, services, trace
+from traceability.lot_codes import validate_lot_code
 from traceability.models import Batch, Recall, TraceEvent, Unit
 
 QUANTITY = {"max_digits": 12, "decimal_places": 3, "min_value": Decimal("0.001")}
-LOT_CODE = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$"
 # Events a farm records on one batch; shipping and receiving come from shipment actions,
 # transformations and corrections from their own workflows.
 FARM_EVENT_KINDS = [
@@ -113,7 +113,7 @@ class NewLotFields(serializers.Serializer):
 
 
 class BatchCreateSerializer(NewLotFields, StrictModelSerializer):
-    lot_code = serializers.RegexField(LOT_CODE, max_length=40, required=False)
+    lot_code = serializers.CharField(max_length=lot_codes.MAX_LENGTH, required=False, validators=[validate_lot_code])
 
     class Meta:
         model = Batch
@@ -455,7 +455,7 @@ class BatchViewSet(
     village's lots; everyone reads what Batch.objects.visible_to allows."""
 
     lookup_field = "lot_code"
-    lookup_value_regex = r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}"
+    lookup_value_regex = lot_codes.URL_PATTERN
     filterset_class = BatchFilter
     ordering_fields = ["created_at", "lot_code", "harvested_on", "quantity"]
     ordering = ["-created_at", "lot_code"]

@@ -1,8 +1,9 @@
-"""The batch pages of the web app. Lot codes may contain '/', so they are matched with re_path."""
+"""The batch pages of the web app, lot codes matched by the one lot-code rule."""
 
 from django.urls import path, re_path
 
 from traceability import batch_views
+from traceability.lot_codes import URL_PATTERN as LOT
 
 urlpatterns = [
     path("batches/", batch_views.batch_list, name="batch_list"),
@@ -10,9 +11,9 @@ urlpatterns = [
     path("batches/import/", batch_views.batch_import, name="batch_import"),
     path("batches/import/sample.csv", batch_views.batch_import_sample, name="batch_import_sample"),
     re_path(
-        r"^batches/(?P<lot_code>[A-Za-z0-9][A-Za-z0-9._/-]*)/record/(?P<kind>[a-z_]+)/$",
+        rf"^batches/(?P<lot_code>{LOT})/record/(?P<kind>[a-z_]+)/$",
         batch_views.batch_event,
         name="batch_event",
     ),
-    re_path(r"^batches/(?P<lot_code>[A-Za-z0-9][A-Za-z0-9._/-]*)/$", batch_views.batch_detail, name="batch_detail"),
+    re_path(rf"^batches/(?P<lot_code>{LOT})/$", batch_views.batch_detail, name="batch_detail"),
 ]

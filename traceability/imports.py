@@ -7,7 +7,6 @@ and WPS save by default); .xlsx files are read with openpyxl.
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -17,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from farms.models import Crop, Farm, Village
+from traceability.lot_codes import is_lot_code
 from traceability.models import Batch, Unit
 from traceability.services import lot_code_prefix, next_lot_number
 
@@ -35,7 +35,6 @@ COLUMNS = {
 }
 REQUIRED = ("farm", "crop", "quantity")
 UNIT_WORDS = {"公斤": "kg", "千克": "kg", "箱": "box", "筐": "crate", "个": "piece", "件": "piece"}
-LOT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
 
 
 class ImportFileError(Exception):
@@ -220,8 +219,8 @@ def import_batches(*, village: Village, file, actor) -> ImportResult:
             problems.append(_("the harvest date is before the planting date"))
         lot_code = cell("lot_code")
         if lot_code:
-            if not LOT_CODE.match(lot_code):
-                problems.append(_("lot code “%(code)s” may only use letters, digits and . _ / -") % {"code": lot_code})
+            if not is_lot_code(lot_code):
+                problems.append(_("lot code “%(code)s” may only use letters, digits and . _ -") % {"code": lot_code})
             elif lot_code in taken_codes or lot_code in seen_codes:
                 problems.append(_("lot code %(code)s is already used") % {"code": lot_code})
             seen_codes.add(lot_code)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import chain
+from traceability.lot_codes import validate_lot_code
 from traceability.models import Batch, BatchInput, EventBatch, Recall, RecallHold, TraceEvent
 from traceability.signals import announce
 
@@ -152,13 +153,16 @@ def register_batch(
     created_by=None,
     notes: str = "",
 ) -> Batch:
-    """Create a batch, assigning the next lot code unless one is given.
+    """Create a batch, assigning the next lot code unless one is given (ValidationError when the
+    given one breaks the lot-code rule).
 
     Side effects: locks the farm's village row while choosing the code, so two farmers of one
     village registering at the same moment cannot pick the same number.
     """
     if field is not None and field.farm_id != farm.pk:
         raise ValueError("The field belongs to another farm.")
+    if lot_code:
+        validate_lot_code(lot_code)
     Village.objects.select_for_update().only("id").get(pk=farm.village_id)
     day = harvested_on or timezone.localdate()
     batch = Batch.objects.create(
