@@ -108,7 +108,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.health_check",
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.refuse_nul_bytes",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -484,9 +484,13 @@ class BatchViewSet(
         batch = self.visible(request.user).get(pk=self.get_object().pk)
         return Response(BatchSerializer(batch, context=self.get_serializer_context()).data)
 
+    # Not named `trace`: an action named like an HTTP method becomes that method's handler, and
+    # `TRACE /api/v1/batches/` answered with a trace. The URL keeps its name.
     @extend_schema(parameters=[TraceQuerySerializer], responses=TraceSerializer)
-    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
-    def trace(self, request, lot_code=None):
+    @action(
+        detail=True, methods=["get"], url_path="trace", url_name="trace", filterset_class=None, pagination_class=None
+    )
+    def lineage(self, request, lot_code=None):
         """Backward and forward trace of the lot (`?direction=both|backward|forward`). For
         auditors and the lot's village: a trace crosses tenants (every store that got the lot)."""
         batch = self.get_object()
