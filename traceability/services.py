@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -30,6 +31,37 @@ STATUS_AFTER = {
     TraceEvent.Kind.PACKING: Batch.Status.PACKED,
 }
 STATUS_ORDER = [Batch.Status.GROWING, Batch.Status.HARVESTED, Batch.Status.PACKED]
+
+
+# Keys of an event's data that the system writes and that traces, exports and pages trust: a
+# shipment's movement (written by shipments.services), a transformation's, a correction's links.
+# Farm-side events and corrections may not set them: `{"shipment": "a/b"}` on a cooling event
+# would pose as a shipment.
+RESERVED_KEYS = frozenset(
+    {
+        "shipment",
+        "store",
+        "store_gln",
+        "store_city",
+        "retailer",
+        "retailer_gln",
+        "ship_from",
+        "ship_from_gln",
+        "carrier",
+        "reference_document",
+        "transformation",
+        "corrected_event",
+        "corrective_event",
+    }
+)
+
+
+def _refuse_reserved_keys(data: dict | None, field: str) -> None:
+    used = sorted(RESERVED_KEYS.intersection(data or {}))
+    if used:
+        raise ValidationError(
+            {field: _("These keys are written by the system and cannot be set: %(keys)s.") % {"keys": ", ".join(used)}}
+        )
 
 
 @transaction.atomic
@@ -198,6 +230,7 @@ def record_batch_event(
     forward for harvest and packing (never out of a hold); sets the harvest date from a harvest
     event when the batch has none; announces batches_changed after commit.
     """
+    _refuse_reserved_keys(data, "data")
     farm = batch.farm
     event, created = record_event(
         kind=kind,
@@ -284,6 +317,7 @@ def record_correction(
             return existing, TraceEvent.objects.filter(client_id=replacement_id).first() if replacement_id else None
     if reason not in TraceEvent.CorrectionReason.values:
         raise CorrectionRefused(_('Unknown correction reason "%(reason)s".') % {"reason": reason})
+    _refuse_reserved_keys(corrected_data, "corrected_data")
     if reason == TraceEvent.CorrectionReason.INCORRECT_DATA and not corrected_data and corrected_occurred_at is None:
         raise CorrectionRefused(_("An incorrect-data correction needs the corrected data or time."))
     in_scope = TraceEvent.objects.all()
