@@ -7,6 +7,7 @@ and WPS save by default); .xlsx files are read with openpyxl.
 
 import csv
 import io
+import itertools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -21,6 +22,16 @@ from traceability.models import Batch, Unit
 from traceability.services import lot_code_prefix, next_lot_number
 
 MAX_ROWS = 5000
+# An import of MAX_ROWS rows is well under 1 MB as CSV or .xlsx; the caps keep a hostile file
+# from holding a worker: the upload's size, what an .xlsx unpacks to (a zip bomb of a few
+# hundred kB unpacks to gigabytes of XML), and any one cell.
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_UNPACKED_BYTES = 20 * 1024 * 1024
+MAX_CELL_CHARS = 200
+MAX_COLUMNS = 50
+# Let the csv module read a long cell so that it becomes a row error (the default limit, 128 kB,
+# raises for the whole file); no cell can be longer than the file.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))
 
 # canonical name -> header spellings accepted (compared lower-cased, spaces stripped)
 COLUMNS = {
@@ -73,26 +84,48 @@ def decode_csv(raw: bytes) -> str:
 
 
 def read_rows(file) -> list[list]:
-    """The sheet's rows (header first) as lists of cell values, from a CSV or .xlsx upload."""
-    raw = file.read()
+    """The sheet's rows (header first) as lists of cell values, from a CSV or .xlsx upload: at
+    most MAX_ROWS data rows and a few more, so that a longer sheet is refused without being read
+    to its end."""
+    raw = file.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ImportFileError(
+            _("The file is larger than %(mb)s MB: import at most %(rows)s rows at a time.")
+            % {"mb": MAX_FILE_BYTES // (1024 * 1024), "rows": MAX_ROWS}
+        )
     name = (getattr(file, "name", "") or "").lower()
     if raw[:4] == b"PK\x03\x04" or name.endswith(".xlsx"):
-        import openpyxl
-
-        try:
-            workbook = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-        except Exception:
-            raise ImportFileError(_("The Excel file could not be opened: save it again as .xlsx."))
-        sheet = workbook.worksheets[0]
-        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-        workbook.close()
-        return rows
+        return _xlsx_rows(raw)
     text = decode_csv(raw)
     try:
         dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
     return [row for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def _xlsx_rows(raw: bytes) -> list[list]:
+    import zipfile
+
+    import openpyxl
+
+    try:
+        unpacked = sum(item.file_size for item in zipfile.ZipFile(io.BytesIO(raw)).infolist())
+    except (zipfile.BadZipFile, ValueError):
+        raise ImportFileError(_("The Excel file could not be opened: save it again as .xlsx."))
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ImportFileError(_("The Excel file is too large once unpacked: import fewer rows at a time."))
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except Exception:
+        raise ImportFileError(_("The Excel file could not be opened: save it again as .xlsx."))
+    try:
+        # Read lazily (read-only mode streams the sheet): the header, MAX_ROWS rows and a few
+        # blank ones, plus one more to tell that there are too many.
+        rows = workbook.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS)
+        return [list(row) for row in itertools.islice(rows, MAX_ROWS + 100)]
+    finally:
+        workbook.close()
 
 
 def _header_map(header: list) -> dict[str, int]:
@@ -179,6 +212,11 @@ def import_batches(*, village: Village, file, actor) -> ImportResult:
             index = columns.get(name)
             return row[index] if index is not None and index < len(row) else None
 
+        if any(len(_text(value)) > MAX_CELL_CHARS for value in row):
+            result.errors.append(
+                RowError(number, _("a cell is longer than %(max)s characters") % {"max": MAX_CELL_CHARS})
+            )
+            continue
         problems = []
         farm = farms.get(cell("farm"))
         if farm is None:
