@@ -9,7 +9,6 @@ Public functions: lot_closure, events_for_lot, events_between, fsma_rows, fsma_c
 epcis_document, epcis_json, eu_rows, eu_csv, recall_csv.
 """
 
-import csv
 import io
 import json
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from traceability import xlsx
+from traceability import csvsafe, xlsx
 from traceability.models import Batch, EventBatch, TraceEvent
 from traceability.trace import ancestor_ids, closure_sql, descendant_ids, fast_plans
 
@@ -348,7 +347,7 @@ def fsma_csv(events, *, lot_ids: set[int] | None = None) -> bytes:
     """The FSMA 204 sortable spreadsheet as UTF-8 CSV (with a BOM, so spreadsheet programs read
     the Chinese names correctly)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvsafe.writer(buffer)
     writer.writerow(FSMA_COLUMNS)
     writer.writerows(fsma_rows(events, lot_ids=lot_ids))
     return ("\ufeff" + buffer.getvalue()).encode()
@@ -572,7 +571,7 @@ def eu_rows(events, *, lot_ids: set[int] | None = None) -> list[list[str]]:
 
 def eu_csv(events, *, lot_ids: set[int] | None = None) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvsafe.writer(buffer)
     writer.writerow(EU_COLUMNS)
     writer.writerows(eu_rows(events, lot_ids=lot_ids))
     return ("\ufeff" + buffer.getvalue()).encode()
@@ -587,7 +586,7 @@ def recall_csv(recall) -> bytes:
 
     trace = trace_lot(recall.batch, direction="forward")
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvsafe.writer(buffer)
     local = timezone.localtime
     writer.writerow(["Recall", "Lot", "Reason", "Opened by", "Opened at", "Closed by", "Closed at", "Closing note"])
     writer.writerow(
