@@ -1,7 +1,8 @@
 """One settings file, read from the environment.
 
-Every helper below fails loudly with ImproperlyConfigured and says how to fix the value,
-so a typo in a deployment stops start-up instead of running with a surprise default.
+Every helper below fails loudly with SettingError and says how to fix the value, so a typo in
+a deployment stops start-up (one line, config/startup.py) instead of running with a surprise
+default.
 """
 
 import os
@@ -11,8 +12,9 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from config.startup import SettingError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -30,7 +32,7 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: set it to one of 1/0, true/false, yes/no, on/off.")
+    raise SettingError(f"{name}={raw!r} is not a boolean: set it to one of 1/0, true/false, yes/no, on/off.")
 
 
 def env_int(name: str, default: int, *, minimum: int = 0) -> int:
@@ -40,9 +42,9 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer: set it to a whole number such as {default}.")
+        raise SettingError(f"{name}={raw!r} is not an integer: set it to a whole number such as {default}.")
     if value < minimum:
-        raise ImproperlyConfigured(f"{name}={value} is too small: it must be at least {minimum}.")
+        raise SettingError(f"{name}={value} is too small: it must be at least {minimum}.")
     return value
 
 
@@ -57,7 +59,7 @@ def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
     raw = os.environ.get(name, default).strip()
     parts = urlsplit(raw)
     if parts.scheme not in schemes or not (parts.netloc or parts.path):
-        raise ImproperlyConfigured(
+        raise SettingError(
             f"{name}={raw!r} is not a valid URL: it must start with one of {', '.join(s + '://' for s in schemes)}."
         )
     return raw
@@ -68,7 +70,7 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
+        raise SettingError(
             "SECRET_KEY is not set. Set SECRET_KEY to a long random string "
             "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or set DEBUG=1 for development."
         )
@@ -76,14 +78,20 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
 if not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("ALLOWED_HOSTS is empty. Set ALLOWED_HOSTS to a comma-separated list of host names.")
+    raise SettingError("ALLOWED_HOSTS is empty. Set ALLOWED_HOSTS to a comma-separated list of host names.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # What printed QR codes point to. No trailing slash; the scheme and host are case-insensitive,
-# so the QR can be encoded in uppercase alphanumeric mode.
+# so the QR can be encoded in uppercase alphanumeric mode. Required in production: a default
+# would print QR codes that lead nowhere.
+if not DEBUG and not os.environ.get("PUBLIC_BASE_URL", "").strip():
+    raise SettingError(
+        "PUBLIC_BASE_URL is not set: every QR code printed would lead nowhere. "
+        "Set it to the short public address of the site, e.g. https://trace.example.cn"
+    )
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https")).rstrip("/")
 if urlsplit(PUBLIC_BASE_URL).path not in ("", "/"):
-    raise ImproperlyConfigured(
+    raise SettingError(
         f"PUBLIC_BASE_URL={PUBLIC_BASE_URL!r} has a path: give only the scheme and host, e.g. https://trace.example.cn"
     )
 
@@ -152,7 +160,7 @@ try:
     # Persistent connections: a new connection per request serves about 6x fewer requests.
     DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60, conn_health_checks=True)}
 except Exception as exc:  # dj-database-url raises several exception types
-    raise ImproperlyConfigured(
+    raise SettingError(
         f"DATABASE_URL={_db_url!r} is not a database URL ({exc}). "
         "Use e.g. postgres://postgres@127.0.0.1:5432/trace or sqlite:////abs/path/db.sqlite3."
     )
@@ -224,7 +232,7 @@ try:
 
     zoneinfo.ZoneInfo(TIME_ZONE)
 except Exception:
-    raise ImproperlyConfigured(f"TIME_ZONE={TIME_ZONE!r} is not a known time zone: use e.g. Asia/Shanghai.")
+    raise SettingError(f"TIME_ZONE={TIME_ZONE!r} is not a known time zone: use e.g. Asia/Shanghai.")
 USE_I18N = True
 USE_TZ = True
 

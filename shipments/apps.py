@@ -8,4 +8,7 @@ class ShipmentsConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the consumer page's cache invalidation to batches_changed and model saves.
-        from shipments import public_cache  # noqa: F401
+        from shipments import (
+            checks,  # noqa: F401  (registers the deploy check)
+            public_cache,  # noqa: F401
+        )
