@@ -35,6 +35,7 @@ STATUS_ORDER = [Batch.Status.GROWING, Batch.Status.HARVESTED, Batch.Status.PACKE
 
 # Keys of an event's data that the system writes and that traces, exports and pages trust: a
 # shipment's movement (written by shipments.services), a transformation's, a correction's links.
+# (A reference document is a farm's key data element too: packing records one.)
 # Farm-side events and corrections may not set them: `{"shipment": "a/b"}` on a cooling event
 # would pose as a shipment.
 RESERVED_KEYS = frozenset(
@@ -47,8 +48,6 @@ RESERVED_KEYS = frozenset(
         "retailer_gln",
         "ship_from",
         "ship_from_gln",
-        "carrier",
-        "reference_document",
         "transformation",
         "corrected_event",
         "corrective_event",
