@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "api",
     "axes",
     "csp",
     "farms",
@@ -129,7 +130,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last: turns a login refused for too many failures into the lockout answer (config.lockout).
+    # Last: turns a login refused for too many failures into the lockout answer (api.lockout).
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -219,8 +220,8 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "config.throttling.client_address"
-AXES_LOCKOUT_CALLABLE = "config.lockout.locked_out"
+AXES_CLIENT_IP_CALLABLE = "api.throttling.client_address"
+AXES_LOCKOUT_CALLABLE = "api.lockout.locked_out"
 AXES_VERBOSE = False
 
 LOGIN_URL = "login"
@@ -261,7 +262,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # How many reverse proxies (nginx, a load balancer) stand in front of the app: X-Forwarded-For is
-# believed only that far (config.throttling.client_address, for rate limits and login lockouts).
+# believed only that far (api.throttling.client_address, for rate limits and login lockouts).
 # 0 trusts no forwarded header: the client is REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
@@ -321,30 +322,30 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
-        "config.api.AuditorsReadOnly",
+        "farms.api_permissions.AuditorsReadOnly",
     ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "config.api_formats.JSONParser",
+        "api.formats.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "config.api_formats.BrowsableAPIRenderer",
+        "api.formats.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "api.base.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
     # Counted in the default cache (Redis when REDIS_URL is set, so every app server shares them),
-    # in each process's memory while Redis is down (config.throttling).
+    # in each process's memory while Redis is down (api.throttling).
     "DEFAULT_THROTTLE_CLASSES": [
-        "config.throttling.AnonRateThrottle",
-        "config.throttling.UserRateThrottle",
+        "api.throttling.AnonRateThrottle",
+        "api.throttling.UserRateThrottle",
     ],
     # For any throttle keyed by DRF's own get_ident: X-Forwarded-For only from trusted proxies.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,

@@ -14,7 +14,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from shipments.models import Scan, Shipment, ShipmentItem
-from traceability import csvsafe
+from traceability.exports import csvsafe
 from traceability.models import Recall
 
 

@@ -5,6 +5,8 @@ from django.urls import path, re_path
 from traceability import batch_views
 from traceability.lot_codes import URL_PATTERN as LOT
 
+UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
 urlpatterns = [
     path("batches/", batch_views.batch_list, name="batch_list"),
     path("batches/new/", batch_views.batch_create, name="batch_create"),
@@ -14,6 +16,11 @@ urlpatterns = [
         rf"^batches/(?P<lot_code>{LOT})/record/(?P<kind>[a-z_]+)/$",
         batch_views.batch_event,
         name="batch_event",
+    ),
+    re_path(
+        rf"^batches/(?P<lot_code>{LOT})/events/(?P<client_id>{UUID})/correct/$",
+        batch_views.batch_event_correct,
+        name="batch_event_correct",
     ),
     re_path(rf"^batches/(?P<lot_code>{LOT})/$", batch_views.batch_detail, name="batch_detail"),
 ]

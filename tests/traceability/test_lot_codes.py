@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.test import TestCase
 
-from tests.farms.test_web_import import upload
 from tests.support import api_client, in_english, make_api_world, make_batch, make_user
+from tests.traceability.test_imports import upload
 from traceability import services
 from traceability.imports import import_batches
 from traceability.lot_codes import validate_lot_code
