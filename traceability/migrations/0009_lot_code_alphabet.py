@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('farms', '0001_initial'),
-        ('traceability', '0006_batch_imported_at'),
+        ('traceability', '0008_held_lots_remember_their_status'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

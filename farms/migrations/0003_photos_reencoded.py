@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('farms', '0001_initial'),
+        ('farms', '0002_crop_storage_range'),
     ]
 
     operations = [
