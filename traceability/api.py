@@ -642,6 +642,7 @@ class HoldViewSet(IdempotentMixin, TenantScopedMixin, viewsets.ReadOnlyModelView
     those who may recall the lot (403 otherwise, 409 once decided)."""
 
     serializer_class = HoldSerializer
+    queryset = Hold.objects.none()  # the model, for the schema (visible() needs a real user)
     filterset_class = HoldFilter
     ordering_fields = ["opened_at", "id"]
     ordering = ["-opened_at"]
