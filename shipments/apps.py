@@ -7,8 +7,8 @@ class ShipmentsConfig(AppConfig):
     verbose_name = _("Shipments and stores")
 
     def ready(self) -> None:
-        # Connects the consumer page's cache invalidation to batches_changed and model saves.
+        # Connects the consumer page's invalidation to batches_changed and model saves.
         from shipments import (
             checks,  # noqa: F401  (registers the deploy check)
-            public_cache,  # noqa: F401
+            page_invalidation,  # noqa: F401
         )

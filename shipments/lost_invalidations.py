@@ -16,13 +16,14 @@ every page kept before the change has expired anyway.
 """
 
 import logging
+import re
 import threading
 import time
 
 from django.conf import settings
-from django.core.cache.backends.redis import RedisCache
 from django.db import DatabaseError, connection
 from django.db.models import Max
+from redis import Redis
 from redis.exceptions import RedisError
 
 from shipments import public_cache
@@ -47,41 +48,44 @@ def keep() -> None:
 
 def start_replaying() -> None:
     """Retry, in the background, until Redis answers and any lost invalidation is replayed."""
-    params = dict(settings.CACHES["default"])
-    if params.pop("BACKEND") != "django.core.cache.backends.redis.RedisCache":
+    if not public_cache.on_redis():
         return  # a per-process cache cannot be down
-    location = params.pop("LOCATION")
+    location = settings.CACHES["default"]["LOCATION"]
+    # The Redis and the key of this moment: the thread outlives the request (and, in tests,
+    # the settings of the test that started it).
+    url = re.split("[;,]", location)[0] if isinstance(location, str) else location[0]
+    key = public_cache.redis_key(public_cache.GLOBAL_TOKEN)
     with _lock:
-        running = _threads.get(location)
+        running = _threads.get(str(location))
         if running is not None and running.is_alive():
             return
-        thread = threading.Thread(
-            target=_replay_until_done, args=(RedisCache(location, params),), name="replay-invalidations", daemon=True
-        )
-        _threads[location] = thread
+        thread = threading.Thread(target=_replay_until_done, args=(url, key), name="replay-invalidations", daemon=True)
+        _threads[str(location)] = thread
         thread.start()
 
 
-def _replay_until_done(shared: RedisCache) -> None:
+def _replay_until_done(url: str, key: str) -> None:
+    shared = Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1)
     deadline = time.monotonic() + public_cache.PAGE_TTL
     try:
         while time.monotonic() < deadline:
             time.sleep(RETRY_SECONDS)
-            if replay(shared):
+            if replay(shared, key):
                 return
     finally:
+        shared.close()
         connection.close()  # this thread's own database connection
 
 
-def replay(shared: RedisCache) -> bool:
-    """Replace the global token in `shared` if any invalidation was lost, then forget those.
-    True when done, False while Redis or the database does not answer."""
+def replay(shared: Redis, key: str) -> bool:
+    """Replace the global token (`key`) in `shared` if any invalidation was lost, then forget
+    those. True when done, False while Redis or the database does not answer."""
     try:
-        shared.get(public_cache._GLOBAL)  # is Redis back? (before bothering the database)
+        shared.ping()  # is Redis back? (before bothering the database)
         last = LostInvalidation.objects.aggregate(last=Max("id"))["last"]
         if last is None:
             return True
-        shared.set(public_cache._GLOBAL, public_cache._new_token(), timeout=None)
+        shared.set(key, public_cache.new_token())
         LostInvalidation.objects.filter(id__lte=last).delete()
     except (RedisError, DatabaseError):
         return False

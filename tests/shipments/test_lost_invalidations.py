@@ -112,13 +112,15 @@ class RecallDuringOutageTests(TransactionTestCase):
             self.assertNotContains(self.get(), RECALL)
         self.redis.stop()
 
-        with self.assertLogs("shipments.public_cache", "ERROR"):
+        with self.assertLogs("shipments.page_invalidation", "ERROR"):
             trace.open_recall(batch=self.batch, reason="Pesticide above limit", actor=self.carol)
         self.assertEqual(LostInvalidation.objects.count(), 1)
 
         self.redis.start()
-        # The second server's connections never broke: fresh ones, no error to notice.
-        self.enterContext(override_settings(CACHES=self.caches))
+        # The second server is another process whose connection never broke: a client of its own
+        # (the same server and database, spelt without the /0), no error to notice.
+        caches = {"default": {**self.caches["default"], "LOCATION": self.redis.url.removesuffix("/0")}}
+        self.enterContext(override_settings(CACHES=caches))
         deadline = time.monotonic() + 15
         with server(second):
             while RECALL not in self.get().content.decode() and time.monotonic() < deadline:
