@@ -230,6 +230,9 @@ def main() -> int:
     import django
 
     django.setup()
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG=0 serves hashed names only
     code = seed()
     from django.db import connections
 

@@ -8,4 +8,7 @@ class ShipmentsConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the consumer page's invalidation to batches_changed and model saves.
-        from shipments import page_invalidation  # noqa: F401
+        from shipments import (
+            checks,  # noqa: F401  (registers the deploy check)
+            page_invalidation,  # noqa: F401
+        )

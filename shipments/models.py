@@ -300,6 +300,17 @@ class ShipmentItem(models.Model):
         return f"{self.batch} × {self.quantity}"
 
 
+class LostInvalidation(models.Model):
+    """A consumer-page invalidation that could not reach the shared cache (Redis down), kept
+    until a process replays it there once Redis answers again (shipments.lost_invalidations)."""
+
+    lost_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("lost page invalidation")
+        verbose_name_plural = _("lost page invalidations")
+
+
 class ScanClient(models.TextChoices):
     WECHAT = "wechat", _("WeChat")
     ALIPAY = "alipay", _("Alipay")

@@ -30,12 +30,12 @@ from api.base import (
 from api.idempotency import IdempotentMixin
 from farms.api import VillageScope
 from farms.models import Crop, Farm, Field, Membership, Village
-from traceability import lifecycle, permissions, services, trace
+from traceability import lifecycle, lot_codes, permissions, services, trace
 from traceability.alerts import AlertKind, alerts_for
+from traceability.lot_codes import validate_lot_code
 from traceability.models import Batch, Hold, Recall, TraceEvent, Unit
 
 QUANTITY = {"max_digits": 12, "decimal_places": 3, "min_value": Decimal("0.001")}
-LOT_CODE = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -98,7 +98,7 @@ class NewLotFields(serializers.Serializer):
 
 
 class BatchCreateSerializer(NewLotFields, StrictModelSerializer):
-    lot_code = serializers.RegexField(LOT_CODE, max_length=40, required=False)
+    lot_code = serializers.CharField(max_length=lot_codes.MAX_LENGTH, required=False, validators=[validate_lot_code])
 
     class Meta:
         model = Batch
@@ -458,7 +458,7 @@ class BatchViewSet(
     village's lots; everyone reads what Batch.objects.visible_to allows."""
 
     lookup_field = "lot_code"
-    lookup_value_regex = r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}"
+    lookup_value_regex = lot_codes.URL_PATTERN
     filterset_class = BatchFilter
     ordering_fields = ["created_at", "lot_code", "harvested_on", "quantity"]
     ordering = ["-created_at", "lot_code"]
@@ -487,9 +487,13 @@ class BatchViewSet(
         batch = self.visible(request.user).get(pk=self.get_object().pk)
         return Response(BatchSerializer(batch, context=self.get_serializer_context()).data)
 
+    # Not named `trace`: an action named like an HTTP method becomes that method's handler, and
+    # `TRACE /api/v1/batches/` answered with a trace. The URL keeps its name.
     @extend_schema(parameters=[TraceQuerySerializer], responses=TraceSerializer)
-    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
-    def trace(self, request, lot_code=None):
+    @action(
+        detail=True, methods=["get"], url_path="trace", url_name="trace", filterset_class=None, pagination_class=None
+    )
+    def lineage(self, request, lot_code=None):
         """Backward and forward trace of the lot (`?direction=both|backward|forward`), for those
         who may trace it (permissions.may_trace; anyone else 404, as on the trace page): auditors
         and the lot's village see all of it, retailer staff the lots their shipments carried and
@@ -638,6 +642,7 @@ class HoldViewSet(IdempotentMixin, TenantScopedMixin, viewsets.ReadOnlyModelView
     those who may recall the lot (403 otherwise, 409 once decided)."""
 
     serializer_class = HoldSerializer
+    queryset = Hold.objects.none()  # the model, for the schema (visible() needs a real user)
     filterset_class = HoldFilter
     ordering_fields = ["opened_at", "id"]
     ordering = ["-opened_at"]

@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -19,6 +20,7 @@ from api import errors
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import chain, lifecycle
 from traceability.lifecycle import BatchOnHold, EventRefused, InsufficientQuantity
+from traceability.lot_codes import validate_lot_code
 from traceability.models import Batch, BatchInput, EventBatch, Hold, HoldLot, Recall, RecallHold, TraceEvent
 from traceability.permissions import correctable_events, may_close_recall, may_decide_hold, may_open_recall
 from traceability.signals import announce
@@ -38,6 +40,36 @@ def _lock_lots(ids) -> list[Batch]:
 
 def _event_by_client_id(client_id) -> TraceEvent | None:
     return TraceEvent.objects.filter(client_id=client_id).first()
+
+
+# Keys of an event's data that the system writes and that traces, exports and pages trust: a
+# shipment's movement (written by shipments.services), a transformation's, a correction's links.
+# (A reference document is a farm's key data element too: packing records one.)
+# Farm-side events and corrections may not set them: `{"shipment": "a/b"}` on a cooling event
+# would pose as a shipment.
+RESERVED_KEYS = frozenset(
+    {
+        "shipment",
+        "store",
+        "store_gln",
+        "store_city",
+        "retailer",
+        "retailer_gln",
+        "ship_from",
+        "ship_from_gln",
+        "transformation",
+        "corrected_event",
+        "corrective_event",
+    }
+)
+
+
+def _refuse_reserved_keys(data: dict | None, field: str) -> None:
+    used = sorted(RESERVED_KEYS.intersection(data or {}))
+    if used:
+        raise ValidationError(
+            {field: _("These keys are written by the system and cannot be set: %(keys)s.") % {"keys": ", ".join(used)}}
+        )
 
 
 @transaction.atomic
@@ -170,7 +202,8 @@ def register_batch(
     created_by=None,
     notes: str = "",
 ) -> Batch:
-    """Create a batch, assigning the next lot code unless one is given.
+    """Create a batch, assigning the next lot code unless one is given (ValidationError when the
+    given one breaks the lot-code rule).
 
     Side effects: locks the farm's village row while choosing the code, so two farmers of one
     village registering at the same moment cannot pick the same number. Refuses (ValidationError)
@@ -178,6 +211,8 @@ def register_batch(
     """
     if field is not None and field.farm_id != farm.pk:
         raise errors.Invalid("The field belongs to another farm.")
+    if lot_code:
+        validate_lot_code(lot_code)
     lifecycle.check_lot_dates(planted_on, harvested_on)
     Village.objects.select_for_update().only("id").get(pk=farm.village_id)
     batch = Batch.objects.create(
@@ -220,6 +255,7 @@ def record_batch_event(
     announces batches_changed after commit. Idempotent on `client_id`: a retry gets the event
     already recorded, even if the lot has changed since.
     """
+    _refuse_reserved_keys(data, "data")
     if client_id is not None and (existing := _event_by_client_id(client_id)) is not None:
         return existing, False
     batch = _lock_lots([batch.pk])[0]
@@ -326,6 +362,7 @@ def record_correction(
         return existing
     if reason not in TraceEvent.CorrectionReason.values:
         raise CorrectionRefused(_('Unknown correction reason "%(reason)s".') % {"reason": reason})
+    _refuse_reserved_keys(corrected_data, "corrected_data")
     corrects_facts = corrected_data or corrected_occurred_at is not None or corrected_quantity is not None
     if reason == TraceEvent.CorrectionReason.INCORRECT_DATA and not corrects_facts:
         raise CorrectionRefused(_("An incorrect-data correction needs the corrected data or time."))
