@@ -13,7 +13,7 @@ import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -87,6 +87,7 @@ class BatchSerializer(StrictModelSerializer):
             "notes",
             "created_by",
             "created_at",
+            "client_id",
         ]
         read_only_fields = fields
 
@@ -113,15 +114,38 @@ class NewLotFields(serializers.Serializer):
 
 
 class BatchCreateSerializer(NewLotFields, StrictModelSerializer):
+    """`client_id` is made by the phone: a retry with the same id returns the lot already
+    registered (200) instead of registering it twice."""
+
     lot_code = serializers.RegexField(LOT_CODE, max_length=40, required=False)
+    client_id = serializers.UUIDField(required=False)
 
     class Meta:
         model = Batch
-        fields = ["lot_code", "farm", "field", "crop", "planted_on", "harvested_on", "quantity", "unit", "notes"]
+        fields = [
+            "lot_code",
+            "farm",
+            "field",
+            "crop",
+            "planted_on",
+            "harvested_on",
+            "quantity",
+            "unit",
+            "notes",
+            "client_id",
+        ]
 
     def validate_lot_code(self, value):
         if Batch.objects.filter(lot_code=value).exists():
             raise ValidationError(_("This lot code is already taken."))
+        return value
+
+    def validate_client_id(self, value):
+        existing = Batch.objects.filter(client_id=value).first()
+        user = self.context["request"].user
+        if existing is not None and not Batch.objects.writable_by(user).filter(pk=existing.pk).exists():
+            # Another tenant's lot: answer as if the id were taken, without saying by what.
+            raise ValidationError(_("This client id is already used."))
         return value
 
     def validate(self, attrs):
@@ -200,9 +224,17 @@ class TraceEventCreateSerializer(StrictSerializer):
     client_id = serializers.UUIDField(required=False)
     quantity = serializers.DecimalField(required=False, allow_null=True, **QUANTITY)
     data = KeyDataField(required=False)
+    photo = serializers.ImageField(
+        required=False, help_text=_("A quality test's report (multipart/form-data, with `data` as JSON text).")
+    )
 
     def validate_occurred_at(self, value):
         return _not_in_future(value)
+
+    def validate(self, attrs):
+        if "photo" in attrs and attrs["kind"] != TraceEvent.Kind.QUALITY_TEST:
+            raise ValidationError({"photo": [_("Only a quality test takes a photo.")]})
+        return attrs
 
     def validate_client_id(self, value):
         existing = TraceEvent.objects.filter(client_id=value).first()
@@ -442,6 +474,17 @@ class RecallFilter(FilterSet):
 # Viewsets
 
 
+class RecordedByCaller(permissions.BasePermission):
+    """A phone's outbox names who made each record in the X-Outbox-User header (a user id): on a
+    shared phone, one farmer's records are refused rather than saved under another's name."""
+
+    message = _("This record was made by another person on this phone: they must sign in to send it.")
+
+    def has_permission(self, request, view):
+        made_by = request.headers.get("X-Outbox-User")
+        return made_by is None or made_by == str(request.user.pk)
+
+
 class BatchViewSet(
     IdempotentMixin,
     TenantScopedMixin,
@@ -473,11 +516,20 @@ class BatchViewSet(
     def writable(self, user):
         return Batch.objects.writable_by(user)
 
+    def get_permissions(self):
+        return [*super().get_permissions(), RecordedByCaller()]
+
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        batch = services.register_batch(created_by=request.user, **serializer.validated_data)
-        return Response(BatchSerializer(batch, context=self.get_serializer_context()).data, status.HTTP_201_CREATED)
+        client_id = serializer.validated_data.get("client_id")
+        retried = client_id is not None and Batch.objects.filter(client_id=client_id).exists()
+        with service_errors():
+            batch = services.register_batch(created_by=request.user, **serializer.validated_data)
+        return Response(
+            BatchSerializer(batch, context=self.get_serializer_context()).data,
+            status=status.HTTP_200_OK if retried else status.HTTP_201_CREATED,
+        )
 
     def update(self, request, *args, **kwargs):
         super().update(request, *args, **kwargs)
@@ -517,6 +569,9 @@ class TraceEventViewSet(
     def get_serializer_class(self):
         return TraceEventCreateSerializer if self.action == "create" else TraceEventSerializer
 
+    def get_permissions(self):
+        return [*super().get_permissions(), RecordedByCaller()]
+
     def visible(self, user):
         events = TraceEvent.objects.all()
         if not user.is_authenticated:
@@ -543,7 +598,8 @@ class TraceEventViewSet(
             return self._correct(request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        event, created = services.record_batch_event(actor=request.user, **serializer.validated_data)
+        with service_errors():
+            event, created = services.record_batch_event(actor=request.user, **serializer.validated_data)
         return self._read(event, created)
 
     def _correct(self, request):

@@ -8,7 +8,6 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -72,6 +71,7 @@ def batch_create(request: HttpRequest) -> HttpResponse:
                 planted_on=data["planted_on"],
                 harvested_on=data["harvested_on"],
                 created_by=request.user,
+                client_id=client_id_from(request),
             )
             return batch.lot_code
 
@@ -117,28 +117,25 @@ def batch_event(request: HttpRequest, lot_code: str, kind: str) -> HttpResponse:
         initial["quantity"] = batch.quantity
     form = BatchEventForm(request.POST or None, request.FILES or None, kind=kind, initial=initial)
     if request.method == "POST" and form.is_valid():
-        if batch.is_held():
-            messages.error(request, _("Lot %(lot)s is on hold by a recall.") % {"lot": batch.lot_code})
-            return redirect("batch_detail", lot_code=batch.lot_code)
         data = {}
         for name in ("temperature_c", "result", "lab", "test", "note"):
             value = form.cleaned_data.get(name)
             if value not in (None, ""):
                 data[name] = float(value) if name == "temperature_c" else value
-        photo = form.cleaned_data.get("photo")
-        if photo:
-            data["photo"] = default_storage.save(
-                f"quality/{batch.farm.village.code}/{uuid.uuid4().hex}-{photo.name}", photo
+        try:
+            services.record_batch_event(
+                batch=batch,
+                kind=kind,
+                occurred_at=form.cleaned_data["occurred_at"],
+                actor=request.user,
+                data=data,
+                quantity=form.cleaned_data.get("quantity"),
+                client_id=client_id_from(request),
+                photo=form.cleaned_data.get("photo") or None,
             )
-        services.record_batch_event(
-            batch=batch,
-            kind=kind,
-            occurred_at=form.cleaned_data["occurred_at"],
-            actor=request.user,
-            data=data,
-            quantity=form.cleaned_data.get("quantity"),
-            client_id=client_id_from(request),
-        )
+        except services.BatchOnHold as exc:
+            messages.error(request, str(exc))
+            return redirect("batch_detail", lot_code=batch.lot_code)
         messages.success(
             request, _("%(event)s is recorded for %(lot)s.") % {"event": EventKind(kind).label, "lot": batch.lot_code}
         )

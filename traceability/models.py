@@ -96,6 +96,9 @@ class Batch(models.Model):
         editable=False,
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    # Made by the phone that registered the lot (an offline outbox sends it again after a lost
+    # answer, maybe days later): services.register_batch returns the lot already registered with it.
+    client_id = models.UUIDField(_("client id"), null=True, blank=True, unique=True, editable=False)
 
     objects = BatchQuerySet.as_manager()
 

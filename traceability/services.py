@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -151,15 +152,26 @@ def register_batch(
     lot_code: str = "",
     created_by=None,
     notes: str = "",
+    client_id: uuid.UUID | str | None = None,
 ) -> Batch:
     """Create a batch, assigning the next lot code unless one is given.
 
     Side effects: locks the farm's village row while choosing the code, so two farmers of one
     village registering at the same moment cannot pick the same number.
+    Idempotent on `client_id` (made by the phone or the form page): a retry returns the batch
+    already registered with it, even days later from an offline outbox. Refuses (ValueError) a
+    client_id already used for a batch of another farm.
     """
     if field is not None and field.farm_id != farm.pk:
         raise ValueError("The field belongs to another farm.")
     Village.objects.select_for_update().only("id").get(pk=farm.village_id)
+    # Under the village lock: a concurrent retry of the same registration waits here, then finds it.
+    if client_id is not None:
+        existing = Batch.objects.filter(client_id=client_id).first()
+        if existing is not None:
+            if existing.farm_id != farm.pk:
+                raise ValueError(_("This client id is already used."))
+            return existing
     day = harvested_on or timezone.localdate()
     batch = Batch.objects.create(
         lot_code=lot_code or next_lot_code(village=farm.village, crop=crop, day=day),
@@ -173,6 +185,7 @@ def register_batch(
         status=Batch.initial_status(harvested_on),
         created_by=created_by,
         notes=notes,
+        client_id=client_id,
     )
     return batch
 
@@ -187,14 +200,31 @@ def record_batch_event(
     data: dict | None = None,
     client_id: uuid.UUID | str | None = None,
     quantity: Decimal | None = None,
+    photo=None,
 ) -> tuple[TraceEvent, bool]:
     """Record a farm-side event (harvest, cooling, packing, quality test, temperature...) for one batch.
 
     Side effects: appends to the village's chain (see record_event); moves the batch's status
     forward for harvest and packing (never out of a hold); sets the harvest date from a harvest
-    event when the batch has none; announces batches_changed after commit.
+    event when the batch has none; announces batches_changed after commit. `photo` (an uploaded
+    image, a quality test's report) is saved under quality/<village code>/ in the default storage
+    and named in data["photo"].
+    Refuses (BatchOnHold, nothing written) a lot on hold or recalled: the village row, then the
+    batch row are locked first, so a recall committing meanwhile is seen. Idempotent on
+    `client_id`: a retry returns the event already recorded, even if the lot was held since.
     """
+    if client_id is not None:
+        existing = TraceEvent.objects.filter(client_id=client_id).first()
+        if existing is not None:
+            return existing, False
     farm = batch.farm
+    # Village, then batch: the order of transform_batches, so the two cannot deadlock.
+    Village.objects.select_for_update().only("id").get(pk=farm.village_id)
+    if Batch.objects.select_for_update().only("status").get(pk=batch.pk).is_held():
+        raise BatchOnHold(_("Lot %(lot)s is on hold by a recall.") % {"lot": batch.lot_code})
+    data = dict(data or {})
+    if photo is not None:
+        data["photo"] = default_storage.save(f"quality/{farm.village.code}/{uuid.uuid4().hex}-{photo.name}", photo)
     event, created = record_event(
         kind=kind,
         village=farm.village,
