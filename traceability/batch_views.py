@@ -143,7 +143,7 @@ def batch_event(request: HttpRequest, lot_code: str, kind: str) -> HttpResponse:
     return render(
         request,
         "farms/batch_event_form.html",
-        {"batch": batch, "form": form, "kind_label": EventKind(kind).label, "client_id": uuid.uuid4()},
+        {"batch": batch, "kind": kind, "form": form, "kind_label": EventKind(kind).label, "client_id": uuid.uuid4()},
     )
 
 
