@@ -1,9 +1,10 @@
 """A live site with a farmer on it, for bench/offline_sync.py and docs/guides/screenshots.py
 (not a benchmark itself: bench/run_all.py skips files starting with "_").
 
-Its own PostgreSQL database (trace_bench_offline unless OFFLINE_BENCH_DATABASE_URL says otherwise),
-migrated and seeded through the project's services (a village, a farm with two fields, a crop,
-farmer `farmer` with password `demo-password`), gunicorn with DEBUG=0 on a loopback port (8180,
+Its own PostgreSQL database (trace_bench_offline, or the caller's), made afresh on each run
+(OFFLINE_BENCH_DATABASE_URL names another database, which is then kept as it is), migrated and
+seeded through the project's services (a village, a farm with two fields, a crop, farmer `farmer`
+with password `demo-password`, a growing lot), gunicorn with DEBUG=0 on a loopback port (8180,
 the port range of this work), and headless Chromium at a phone's 360x640.
 """
 
@@ -23,7 +24,7 @@ PASSWORD = "demo-password"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-def ensure_database(url: str) -> None:
+def ensure_database(url: str, *, fresh: bool) -> None:
     import psycopg2
 
     parts = urlsplit(url)
@@ -31,15 +32,16 @@ def ensure_database(url: str) -> None:
     connection = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
     connection.autocommit = True
     with connection.cursor() as cursor:
+        if fresh:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:
             cursor.execute(f'CREATE DATABASE "{name}"')
     connection.close()
 
 
-def environment(port: int) -> dict:
+def environment(port: int, database_url: str) -> dict:
     """The server's settings, also used by this process to seed the database."""
-    database_url = os.environ.get("OFFLINE_BENCH_DATABASE_URL", "").strip() or DEFAULT_DB
     return {
         **os.environ,
         "DEBUG": "0",
@@ -102,11 +104,12 @@ def wait_until_up(url: str, seconds: float = 20) -> None:
 
 
 @contextmanager
-def live_site(port: int = 8180, workers: int = 2):
+def live_site(port: int = 8180, workers: int = 2, database_url: str = DEFAULT_DB):
     """Seeds the database, serves the project with gunicorn; yields (base URL, the seeded lot)."""
-    env = environment(port)
+    chosen = os.environ.get("OFFLINE_BENCH_DATABASE_URL", "").strip()
+    env = environment(port, chosen or database_url)
     os.environ.update(env)
-    ensure_database(env["DATABASE_URL"])
+    ensure_database(env["DATABASE_URL"], fresh=not chosen)
     sys.path.insert(0, str(ROOT))
     import django
 

@@ -244,7 +244,7 @@ class OfflineDayTests(OfflineBrowserTestCase):
         self.assertEqual(
             reasons,
             [
-                "服务器拒绝了这条记录： 请求无效：请查看各字段的提示。\n时间: 此时间在未来：请检查设备的时钟。",
+                "服务器拒绝了这条记录：\n时间: 此时间在未来：请检查设备的时钟。",
                 "服务器拒绝了这条记录： 批次 XJ-WAX-20260612-002 因召回被暂扣。",
             ],
         )
@@ -309,6 +309,29 @@ class OfflineDayTests(OfflineBrowserTestCase):
         page.reload()
         page.wait_for_selector("#outbox-sent li[data-record]")
         self.assertIn("XJ-WAX-20260612-002", page.locator("#outbox-sent").inner_text())
+
+    def test_a_correction_made_offline_is_sent_after_the_event_it_corrects(self):
+        context, page = self.phone()
+        self.log_in(page, "alice")
+        self.ready_for_the_field(page)
+        context.set_offline(True)
+        self.record(page, "cooling", "2026-06-12T08:10", temperature_c="40")
+        # The correction form (data-outbox="correction") queues the same record as this.
+        page.evaluate(
+            """() => FarmOutbox.all().then(([cooling]) => FarmOutbox.add({
+                id: FarmOutbox.newId(), user: cooling.user, type: "correction", lot: cooling.lot, batchRef: null,
+                payload: {kind: "correction", corrects: cooling.id, correction_reason: "incorrect_data",
+                          note: "少打了一个小数点", corrected_data: {temperature_c: 4}},
+            }))"""
+        )
+        context.set_offline(False)
+        self.wait_for_states(page, {"sent": 2})
+        original, replacement, correction = TraceEvent.objects.order_by("seq")
+        self.assertEqual(
+            [(e.kind, e.data.get("temperature_c")) for e in (original, replacement)], [("cooling", 40), ("cooling", 4)]
+        )
+        self.assertEqual((correction.kind, correction.corrects), ("correction", original))
+        self.assertEqual(list(TraceEvent.objects.effective().values_list("pk", flat=True)), [replacement.pk])
 
 
 class OfflineSignInTests(OfflineBrowserTestCase):

@@ -180,7 +180,7 @@ class OfflineAppTests(TestCase):
 
     def test_a_lots_own_forms_name_their_lot_for_the_outbox(self):
         html = self.client.get(f"/batches/{LOT}/record/cooling/").content.decode()
-        self.assertIn(f'data-outbox="event" data-kind="cooling" data-lot="{LOT}"', html)
+        self.assertIn(f'data-outbox="event" data-kind="cooling" data-lot="{LOT}" data-unit="kg"', html)
         self.assertIn('data-outbox="batch"', self.client.get("/batches/new/").content.decode())
         self.assertIn(
             f'<div id="offline-pending" data-lot="{LOT}" hidden>', self.client.get(f"/batches/{LOT}/").content.decode()

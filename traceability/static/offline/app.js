@@ -315,7 +315,7 @@
       parts.push(p.quantity + " " + (root.getAttribute("data-unit-" + p.unit) || p.unit));
     } else {
       if (p.quantity) {
-        parts.push(p.quantity);
+        parts.push(p.quantity + (record.unit ? " " + (root.getAttribute("data-unit-" + record.unit) || record.unit) : ""));
       }
       if (data.temperature_c !== undefined) {
         parts.push(data.temperature_c + " °C");
@@ -343,8 +343,14 @@
     return kindLabel(record.payload.kind) + " · " + lot;
   }
 
+  // The server's reason: its field messages, or its message when it gave none (a conflict, a 404).
+  function reasonOf(error) {
+    var fields = Object.keys(error.fields || {});
+    return fields.length && error.code === "invalid" ? "" : error.message;
+  }
+
   function errorLines(error) {
-    var lines = [el("strong", { text: t("refused-reason") + " " + error.message })];
+    var lines = [el("strong", { text: (t("refused-reason") + " " + reasonOf(error)).trim() })];
     Object.keys(error.fields || {}).forEach(function (name) {
       var messages = error.fields[name];
       var label = root.getAttribute("data-field-" + name.replace(/_/g, "-")) || name;
@@ -704,6 +710,32 @@
     return payload;
   }
 
+  // A correction form (POST /api/v1/events/ with kind=correction): `corrects` (the wrong event's
+  // client_id), `correction_reason`, `note`, `corrected_occurred_at`, and corrected_<fact> fields
+  // for the right facts (corrected_temperature_c...). Sent after the event it corrects, in order.
+  function correctionPayload(form) {
+    var payload = {
+      kind: "correction",
+      corrects: value(form, "corrects"),
+      correction_reason: value(form, "correction_reason"),
+      note: value(form, "note"),
+    };
+    if (value(form, "corrected_occurred_at")) {
+      payload.corrected_occurred_at = isoWithOffset(value(form, "corrected_occurred_at"));
+    }
+    var data = {};
+    Array.prototype.forEach.call(form.elements, function (field) {
+      var fact = /^corrected_(.+)$/.exec(field.name || "");
+      if (fact && fact[1] !== "occurred_at" && String(field.value).trim()) {
+        data[fact[1]] = field.type === "number" ? Number(field.value) : String(field.value).trim();
+      }
+    });
+    if (Object.keys(data).length) {
+      payload.corrected_data = data;
+    }
+    return payload;
+  }
+
   function optionText(form, name) {
     var field = form.elements[name];
     return field && field.selectedIndex >= 0 ? field.options[field.selectedIndex].text : "";
@@ -739,7 +771,7 @@
     Array.prototype.forEach.call(form.querySelectorAll(".outbox-field-error"), function (node) {
       node.parentNode.removeChild(node);
     });
-    var general = [error.message];
+    var general = [reasonOf(error)];
     Object.keys(error.fields || {}).forEach(function (name) {
       var messages = error.fields[name];
       var text = Array.isArray(messages) ? messages.join(" ") : JSON.stringify(messages);
@@ -751,7 +783,7 @@
         general.push((root.getAttribute("data-field-" + name.replace(/_/g, "-")) || name) + ": " + text);
       }
     });
-    showStatus(form, t("refused-reason") + " " + general.join(" "), true);
+    showStatus(form, t("refused-reason") + " " + general.join(" ").trim(), true);
   }
 
   function fillForm(form, record) {
@@ -775,17 +807,19 @@
 
   function labelTheLot(form, target) {
     var header = document.querySelector("[data-offline-lot]");
-    if (!header || header.textContent.trim() || !target) {
+    if (!header || form.getAttribute("data-unit") || !target) {
       return;
     }
     if (target.batchRef) {
       outbox.get(target.batchRef).then(function (batch) {
         header.textContent = batch ? provisionalLabel(batch) + " · " + (batch.label || "") : "";
+        form.setAttribute("data-unit", batch ? batch.payload.unit : "");
       });
     } else {
       loadData().then(function (data) {
         var lot = lotInfo(data, target.lot);
         header.textContent = target.lot + (lot ? " · " + cropName(data, lot.crop) : "");
+        form.setAttribute("data-unit", lot ? lot.unit : "");
       });
     }
   }
@@ -841,7 +875,7 @@
         form.elements[name].max = today;
       }
     });
-    var target = type === "event" ? targetOf(form, fixing) : null;
+    var target = type === "batch" ? null : targetOf(form, fixing);
     labelTheLot(form, target);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -858,7 +892,8 @@
       shrinkPhoto(file).then(function (photo) {
         var fixId = form.getAttribute("data-fix");
         var record = {
-          payload: type === "batch" ? batchPayload(form) : eventPayload(form),
+          unit: form.getAttribute("data-unit") || "",
+          payload: { batch: batchPayload, event: eventPayload, correction: correctionPayload }[type](form),
           label: type === "batch" ? optionText(form, "crop") + " · " + optionText(form, "farm") : "",
         };
         if (photo) {
