@@ -19,6 +19,7 @@ from tests.support import (
     make_user,
     make_village,
 )
+from traceability.batch_forms import EVENT_FIELDS
 from traceability.models import Batch, TraceEvent
 
 LOT = "XJ-WAX-20260612-001"
@@ -212,4 +213,5 @@ class OfflineAppTests(TestCase):
         self.assertIn('data-t-saved="已保存在这台手机上。有信号时会自动发送。"', html)
         self.assertIn('data-t-registered="批次 %(lot)s 已登记。"', html)
         self.assertIn(f'data-user="{self.alice.pk}"', html)
+        self.assertIn(f'data-kinds="{" ".join(EVENT_FIELDS)}"', html)
         self.assertEqual(Batch.objects.count(), 2)

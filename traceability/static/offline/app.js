@@ -18,7 +18,7 @@
   var USER_KEY = "farm-offline-user";
   var WARM_KEY = "farm-offline-warm";
   var FLASH_KEY = "farm-offline-flash";
-  var WARM_EVERY = 10 * 60 * 1000;
+  var WARM_EVERY = 60 * 60 * 1000; // about 30 small pages: hourly is fresh enough and spares the signal
   var WARM_LOTS = 20;
   var PHOTO_LONGEST_SIDE = 1600;
   var PHOTO_QUALITY = 0.8;
