@@ -224,17 +224,9 @@ class TraceEventCreateSerializer(StrictSerializer):
     client_id = serializers.UUIDField(required=False)
     quantity = serializers.DecimalField(required=False, allow_null=True, **QUANTITY)
     data = KeyDataField(required=False)
-    photo = serializers.ImageField(
-        required=False, help_text=_("A quality test's report (multipart/form-data, with `data` as JSON text).")
-    )
 
     def validate_occurred_at(self, value):
         return _not_in_future(value)
-
-    def validate(self, attrs):
-        if "photo" in attrs and attrs["kind"] != TraceEvent.Kind.QUALITY_TEST:
-            raise ValidationError({"photo": [_("Only a quality test takes a photo.")]})
-        return attrs
 
     def validate_client_id(self, value):
         existing = TraceEvent.objects.filter(client_id=value).first()
@@ -246,6 +238,18 @@ class TraceEventCreateSerializer(StrictSerializer):
     @property
     def user(self):
         return self.context["request"].user
+
+
+class TraceEventWithPhotoSerializer(TraceEventCreateSerializer):
+    """The same event as multipart/form-data, with `data` as JSON text: a quality test may carry
+    the photo of its report (a phone's outbox sends one with the record it belongs to)."""
+
+    photo = serializers.ImageField(required=False, help_text=_("A quality test's report."))
+
+    def validate(self, attrs):
+        if "photo" in attrs and attrs["kind"] != TraceEvent.Kind.QUALITY_TEST:
+            raise ValidationError({"photo": [_("Only a quality test takes a photo.")]})
+        return attrs
 
 
 class RecallSerializer(StrictModelSerializer):
@@ -567,7 +571,7 @@ class TraceEventViewSet(
     ordering = ["occurred_at", "id"]
 
     def get_serializer_class(self):
-        return TraceEventCreateSerializer if self.action == "create" else TraceEventSerializer
+        return TraceEventWithPhotoSerializer if self.action == "create" else TraceEventSerializer
 
     def get_permissions(self):
         return [*super().get_permissions(), RecordedByCaller()]
@@ -584,11 +588,14 @@ class TraceEventViewSet(
         return TraceEvent.objects.none()  # nothing is ever changed in place
 
     @extend_schema(
-        request=PolymorphicProxySerializer(
-            component_name="EventCreate",
-            serializers=[TraceEventCreateSerializer, CorrectionCreateSerializer],
-            resource_type_field_name=None,
-        ),
+        request={
+            "application/json": PolymorphicProxySerializer(
+                component_name="EventCreate",
+                serializers=[TraceEventCreateSerializer, CorrectionCreateSerializer],
+                resource_type_field_name=None,
+            ),
+            "multipart/form-data": TraceEventWithPhotoSerializer,
+        },
         responses={201: TraceEventSerializer, 200: TraceEventSerializer},
     )
     def create(self, request, *args, **kwargs):

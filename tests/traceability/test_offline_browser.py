@@ -189,6 +189,9 @@ class OfflineDayTests(OfflineBrowserTestCase):
 
         context.route("**/api/v1/events/", drop_the_second)
         context.set_offline(False)
+        deadline = time.monotonic() + 20
+        while len(posts) < 2 and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
         self.wait_for_states(page, {"sent": 1, "waiting": 2})
         self.assertEqual(posts, ["harvest", "cooling"])
         self.assertEqual([kind for kind, *_ in self.events()], ["harvest"])
