@@ -4,10 +4,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from config.api_views import MeView, TokenView
+from api.views import TokenView
 from farms.api import CropViewSet, FarmViewSet, FieldViewSet, RecipeViewSet, VillageViewSet
-from shipments.api import RetailerViewSet, ScanViewSet, ShipmentViewSet, StoreViewSet
-from traceability.api import BatchViewSet, RecallViewSet, TraceEventViewSet, TransformationViewSet
+from shipments.api import MeView, RetailerViewSet, ScanViewSet, ShipmentViewSet, StoreViewSet
+from traceability.api import AlertViewSet, BatchViewSet, RecallViewSet, TraceEventViewSet, TransformationViewSet
 
 router = DefaultRouter()
 router.register("villages", VillageViewSet, basename="village")
@@ -19,6 +19,7 @@ router.register("batches", BatchViewSet, basename="batch")
 router.register("events", TraceEventViewSet, basename="event")
 router.register("recalls", RecallViewSet, basename="recall")
 router.register("transformations", TransformationViewSet, basename="transformation")
+router.register("alerts", AlertViewSet, basename="alert")
 router.register("retailers", RetailerViewSet, basename="retailer")
 router.register("stores", StoreViewSet, basename="store")
 router.register("shipments", ShipmentViewSet, basename="shipment")

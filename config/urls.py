@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from config import views
+from api import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -20,8 +20,8 @@ urlpatterns = [
 ]
 
 # Unmatched URLs and crashes: JSON in the API's error format under /api/, HTML pages elsewhere.
-handler404 = "config.views.page_not_found"
-handler500 = "config.views.server_error"
+handler404 = "api.views.page_not_found"
+handler500 = "api.views.server_error"
 
 if settings.DEBUG:
     from django.conf.urls.static import static

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import ValidationError
 
-from config.api import (
+from api.base import (
     CallerScope,
     FilterSet,
     ScopedRelatedField,
@@ -18,8 +18,8 @@ from config.api import (
     TenantScopedMixin,
     blank_private,
 )
-from config.idempotency import IdempotentMixin
-from farms.models import Crop, Farm, Field, Recipe, Village
+from api.idempotency import IdempotentMixin
+from farms.models import Crop, Farm, Field, Membership, Recipe, Village
 
 COORDINATES = {
     "latitude": {"min_value": Decimal(-90), "max_value": Decimal(90)},
@@ -41,6 +41,14 @@ def _unique_in_parent(serializer, attrs, model, parent: str) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Serializers
+
+
+class VillageScope(CallerScope):
+    """The villages whose private data the caller may read (auditors: all)."""
+
+    def __init__(self, user):
+        self.sees_everything = Membership.objects.sees_everything(user)
+        self.village_ids = set(Membership.objects.village_ids(user))
 
 
 class VillageSerializer(StrictModelSerializer):
@@ -80,7 +88,7 @@ class FarmSerializer(StrictModelSerializer):
 
     def to_representation(self, farm):
         """The grower's phone and the internal notes are for the village and auditors only."""
-        scope = CallerScope.of(self)
+        scope = VillageScope.of(self)
         allowed = scope.sees_everything or farm.village_id in scope.village_ids
         return blank_private(super().to_representation(farm), ["contact_phone", "notes"], allowed)
 

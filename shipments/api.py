@@ -5,8 +5,6 @@ events): pack, dispatch (the viewset method is `mark_dispatched`: a method named
 would override APIView.dispatch and break every route), receive, cancel, and item add/remove.
 """
 
-from contextlib import contextmanager
-
 import django_filters
 from django.conf import settings
 from django.db.models import Count
@@ -14,16 +12,16 @@ from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from config.api import (
+from api.base import (
     CallerScope,
-    Conflict,
     FilterSet,
     IdFilter,
     ScopedRelatedField,
@@ -33,27 +31,25 @@ from config.api import (
     TenantScopedMixin,
     blank_private,
 )
-from config.idempotency import IdempotentMixin
-from farms.models import Farm, Village
+from api.errors import Conflict
+from api.idempotency import IdempotentMixin
+from farms.models import Farm, Membership, Village
 from shipments import services
 from shipments.models import Retailer, Scan, Shipment, ShipmentItem, Store
+from traceability import permissions
 from traceability.api import QUANTITY
 from traceability.models import Batch
 
-
-@contextmanager
-def service_errors():
-    """Service refusals as HTTP answers: a state or quantity conflict is 409, a wrong origin 400."""
-    try:
-        yield
-    except (services.InsufficientQuantity, services.BatchOnHold, services.ShipmentStateError) as exc:
-        raise Conflict(str(exc))
-    except services.WrongOrigin as exc:
-        raise ValidationError(str(exc))
-
-
 # ---------------------------------------------------------------------------------------------
 # Serializers
+
+
+class RetailerScope(CallerScope):
+    """The retailers whose private data the caller may read (auditors: all)."""
+
+    def __init__(self, user):
+        self.sees_everything = Membership.objects.sees_everything(user)
+        self.retailer_ids = set(user.retailer_roles.values_list("retailer_id", flat=True))
 
 
 class RetailerSerializer(StrictModelSerializer):
@@ -144,7 +140,7 @@ class ShipmentSerializer(StrictModelSerializer):
 
     def to_representation(self, shipment):
         """Internal notes are for the retailer's staff and auditors only."""
-        scope = CallerScope.of(self)
+        scope = RetailerScope.of(self)
         allowed = scope.sees_everything or shipment.store.retailer_id in scope.retailer_ids
         return blank_private(super().to_representation(shipment), ["notes"], allowed)
 
@@ -154,7 +150,13 @@ class ShipmentSerializer(StrictModelSerializer):
     def get_qr_svg(self, shipment) -> str:
         return f"{shipment.public_url}/qr.svg"
 
-    def get_labels(self, shipment) -> str:
+    def get_labels(self, shipment) -> str | None:
+        """The label page, for those who may print the shipment's labels (else null)."""
+        # One Printers per request: a list asks about every row without a query each.
+        if "printers" not in self.context:
+            self.context["printers"] = permissions.printers(self.context["request"].user)
+        if not self.context["printers"].allow(shipment):
+            return None
         return f"{settings.PUBLIC_BASE_URL}{reverse('labels:print', args=[shipment.public_code])}"
 
 
@@ -302,8 +304,7 @@ class ShipmentViewSet(
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            shipment = services.create_shipment(created_by=request.user, **serializer.validated_data)
+        shipment = services.create_shipment(created_by=request.user, **serializer.validated_data)
         return self._read(shipment, status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -316,29 +317,25 @@ class ShipmentViewSet(
     @extend_schema(request=None, responses=ShipmentSerializer)
     @action(detail=True, methods=["post"])
     def pack(self, request, pk=None):
-        with service_errors():
-            shipment = services.pack_shipment(shipment=self.get_object())
+        shipment = services.pack_shipment(shipment=self.get_object())
         return self._read(shipment)
 
     @extend_schema(request=None, responses=ShipmentSerializer)
     @action(detail=True, methods=["post"], url_path="dispatch")
     def mark_dispatched(self, request, pk=None):
-        with service_errors():
-            shipment = services.dispatch_shipment(shipment=self.get_object(), actor=request.user)
+        shipment = services.dispatch_shipment(shipment=self.get_object(), actor=request.user)
         return self._read(shipment)
 
     @extend_schema(request=None, responses=ShipmentSerializer)
     @action(detail=True, methods=["post"])
     def receive(self, request, pk=None):
-        with service_errors():
-            shipment = services.receive_shipment(shipment=self.get_object(), actor=request.user)
+        shipment = services.receive_shipment(shipment=self.get_object(), actor=request.user)
         return self._read(shipment)
 
     @extend_schema(request=None, responses=ShipmentSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        with service_errors():
-            shipment = services.cancel_shipment(shipment=self.get_object(), actor=request.user)
+        shipment = services.cancel_shipment(shipment=self.get_object(), actor=request.user)
         return self._read(shipment)
 
     @extend_schema(methods=["GET"], responses=ShipmentItemSerializer(many=True))
@@ -353,8 +350,7 @@ class ShipmentViewSet(
             return Response(ShipmentItemSerializer(items, many=True).data)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            item = services.add_item(shipment=shipment, **serializer.validated_data)
+        item = services.add_item(shipment=shipment, **serializer.validated_data)
         item = ShipmentItem.objects.select_related("batch").get(pk=item.pk)
         return Response(ShipmentItemSerializer(item).data, status=status.HTTP_201_CREATED)
 
@@ -366,8 +362,7 @@ class ShipmentViewSet(
         item = shipment.items.filter(pk=item_id).first()
         if item is None:
             raise NotFound(_("No such item in this shipment."))
-        with service_errors():
-            services.remove_item(item=item)
+        services.remove_item(item=item)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -387,3 +382,33 @@ class ScanViewSet(TenantScopedMixin, mixins.ListModelMixin, viewsets.GenericView
         rows = DjangoFilterBackend().filter_queryset(self.request, queryset, self)
         per_day = rows.annotate(day=TruncDate("scanned_at")).values("day").annotate(scans=Count("id"))
         return OrderingFilter().filter_queryset(self.request, per_day.order_by(), self)
+
+
+# ---------------------------------------------------------------------------------------------
+# Who am I: here because it reports both village memberships (farms) and retailer roles (shipments).
+
+
+class MeView(APIView):
+    """Who the caller is and which roles they hold."""
+
+    @extend_schema(
+        responses=inline_serializer(
+            "Me",
+            {
+                "username": serializers.CharField(),
+                "sees_everything": serializers.BooleanField(),
+                "memberships": serializers.ListField(child=serializers.DictField()),
+                "retailers": serializers.ListField(child=serializers.IntegerField()),
+            },
+        )
+    )
+    def get(self, request):
+        user = request.user
+        return Response(
+            {
+                "username": user.get_username(),
+                "sees_everything": Membership.objects.sees_everything(user),
+                "memberships": list(Membership.objects.filter(user=user).values("role", "village")),
+                "retailers": list(user.retailer_roles.values_list("retailer_id", flat=True)),
+            }
+        )

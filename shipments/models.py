@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from farms import gs1
 from farms.models import Farm, Membership, Village
+from traceability import permissions
 from traceability.models import Batch
 
 # Uppercase base32 without the look-alikes 0/O and 1/I: 32 symbols, 5 bits each.
@@ -150,13 +151,10 @@ class ShipmentQuerySet(models.QuerySet):
         return self.filter(store__retailer__staff__user=user)
 
     def printable_by(self, user) -> "ShipmentQuerySet":
-        """Shipments whose labels a user may print: the retailer's staff and the origin village's
-        farmers and coordinators; superusers all. Auditors read everything but print nothing."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_superuser:
-            return self.all()
-        return self._of_staff_and_members(user)
+        """Shipments whose labels a user may print: the rule of traceability.permissions.may_print
+        (the retailer's staff and the origin village's farmers and coordinators; superusers all;
+        auditors read everything but print nothing)."""
+        return permissions.printable_shipments(user, self)
 
     def _of_staff_and_members(self, user) -> "ShipmentQuerySet":
         return self.filter(
@@ -334,28 +332,3 @@ class Scan(models.Model):
         verbose_name_plural = _("scans")
         indexes = [models.Index(fields=["shipment", "scanned_at"])]
         constraints = [models.CheckConstraint(condition=Q(client__in=ScanClient.values), name="scan_client_valid")]
-
-
-class IdempotencyRecord(models.Model):
-    """The stored outcome of one API POST sent with an Idempotency-Key (see config.idempotency).
-
-    A row without `status_code` is a request still running; the unique constraint makes two
-    concurrent requests with one key race for a single row, so only one of them runs.
-    """
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    route = models.CharField(max_length=512, help_text=_("Method and path the key was used on."))
-    fingerprint = models.CharField(max_length=64, help_text=_("SHA-256 of the request body."))
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        verbose_name = _("idempotency record")
-        verbose_name_plural = _("idempotency records")
-        indexes = [models.Index(fields=["created_at"])]
-        constraints = [models.UniqueConstraint(fields=["user", "route", "key"], name="idempotency_key_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.route} {self.key}"

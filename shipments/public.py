@@ -27,6 +27,7 @@ from farms.models import Recipe, localized
 from shipments import public_cache, qr, scan_writer
 from shipments.models import CODE_ALPHABET, CODE_LENGTH, Shipment
 from shipments.useragents import client_family, is_bot
+from traceability.kdes import MovementKDEs
 from traceability.models import Batch, EventBatch, TraceEvent
 
 LANGUAGES = ("zh-hans", "en")
@@ -196,7 +197,7 @@ def _render_page(code: str, language: str) -> dict | None:
     for line in lines:
         event = line.event
         # A lot split over several shipments: only this shipment's own dispatch and arrival.
-        if event.kind in _MOVEMENTS and event.data.get("shipment") != code:
+        if event.kind in _MOVEMENTS and MovementKDEs.from_data(event.data).shipment != code:
             continue
         if event not in events_by_batch[line.batch_id]:
             events_by_batch[line.batch_id].append(event)

@@ -7,8 +7,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from api import errors
 from farms.models import Farm, Village
 from shipments.models import Shipment, ShipmentItem, Store
+from traceability.kdes import MovementKDEs
 from traceability.models import Batch, EventBatch, TraceEvent
 from traceability.services import BatchOnHold, InsufficientQuantity, allocate, record_event, release
 from traceability.signals import announce
@@ -28,11 +30,11 @@ __all__ = [
 ]
 
 
-class ShipmentStateError(Exception):
+class ShipmentStateError(errors.Conflict):
     """The shipment is not in a state that allows this step (e.g. adding to a dispatched shipment)."""
 
 
-class WrongOrigin(Exception):
+class WrongOrigin(errors.Invalid):
     """The batch does not come from the shipment's origin village."""
 
 
@@ -115,18 +117,18 @@ def _movement_event(shipment: Shipment, kind: str, when, actor) -> None:
         actor=actor,
         location_gln=(store.gln or "") if kind == TraceEvent.Kind.RECEIVING else (shipment.origin_village.gln or ""),
         location_name=store.name_zh if kind == TraceEvent.Kind.RECEIVING else shipment.origin_village.name_zh,
-        data={
-            "shipment": shipment.public_code,
-            "store": store.name_zh,
-            "store_gln": store.gln or "",
-            "store_city": store.city_zh,
-            "retailer": store.retailer.name_zh,
-            "retailer_gln": store.retailer.gln or "",
-            "ship_from": shipment.origin_village.name_zh,
-            "ship_from_gln": shipment.origin_village.gln or "",
-            "carrier": shipment.carrier,
-            "reference_document": shipment.reference,
-        },
+        data=MovementKDEs(
+            shipment=shipment.public_code,
+            store=store.name_zh,
+            store_gln=store.gln or "",
+            store_city=store.city_zh,
+            retailer=store.retailer.name_zh,
+            retailer_gln=store.retailer.gln or "",
+            ship_from=shipment.origin_village.name_zh,
+            ship_from_gln=shipment.origin_village.gln or "",
+            carrier=shipment.carrier,
+            reference_document=shipment.reference,
+        ).to_data(),
     )
     announce(item.batch_id for item in items)
 

@@ -1,7 +1,7 @@
 from django.urls import include, path
 
-from config.views import home
 from shipments import views
+from shipments.home import home
 
 urlpatterns = [
     # The home page shows each role what it needs next, so it reads all three apps: routed from

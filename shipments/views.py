@@ -20,18 +20,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
+from api.errors import refused
 from farms.models import Village
 from shipments import recall_report, services
 from shipments.forms import ShipmentFilterForm, ShipmentForm
 from shipments.models import Scan, Shipment, ShipmentItem, Store
+from traceability import permissions
 from traceability.models import Batch, Recall
 
-SERVICE_ERRORS = (
-    services.ShipmentStateError,
-    services.WrongOrigin,
-    services.InsufficientQuantity,
-    services.BatchOnHold,
-)
 CHART_DAYS = 30
 
 
@@ -140,6 +136,7 @@ def _detail(request: HttpRequest, shipment: Shipment, typed: dict | None = None,
     manageable = Shipment.objects.managed_by(request.user).filter(pk=shipment.pk).exists()
     editable = manageable and shipment.status in services.EDITABLE
     items = list(shipment.items.select_related("batch__crop", "batch__farm").order_by("batch__lot_code"))
+    recallable = permissions.recallable_lots(request.user).filter(pk__in=[item.batch_id for item in items])
     available = []
     if editable:
         typed = typed or {}
@@ -151,6 +148,8 @@ def _detail(request: HttpRequest, shipment: Shipment, typed: dict | None = None,
             "shipment": shipment,
             "items": items,
             "manageable": manageable,
+            "may_print": permissions.may_print(request.user, shipment),
+            "recallable": set(recallable.values_list("pk", flat=True)) if items else set(),
             "editable": editable,
             "available": available,
             "chart": scans_per_day(shipment),
@@ -198,13 +197,11 @@ def shipment_add_items(request: HttpRequest, code: str) -> HttpResponse:
             )
             return _detail(request, shipment, typed, status=400)
         lines.append((allowed[lot_code], quantity))
-    try:
-        # Every line or none: one wrong quantity must not leave half the picks in the shipment.
-        with transaction.atomic():
-            for batch, quantity in lines:
-                services.add_item(shipment=shipment, batch=batch, quantity=quantity)
-    except SERVICE_ERRORS as exc:
-        messages.error(request, str(exc))
+    # Every line or none: one wrong quantity must not leave half the picks in the shipment.
+    with refused(request) as refusal, transaction.atomic():
+        for batch, quantity in lines:
+            services.add_item(shipment=shipment, batch=batch, quantity=quantity)
+    if refusal:
         return _detail(request, shipment, typed, status=400)
     messages.success(
         request, ngettext("%(count)s batch added.", "%(count)s batches added.", len(lines)) % {"count": len(lines)}
@@ -217,11 +214,9 @@ def shipment_add_items(request: HttpRequest, code: str) -> HttpResponse:
 def shipment_remove_item(request: HttpRequest, code: str) -> HttpResponse:
     shipment = get_object_or_404(Shipment.objects.managed_by(request.user), public_code=code.upper())
     item = get_object_or_404(ShipmentItem, shipment=shipment, batch__lot_code=request.POST.get("lot", ""))
-    try:
+    with refused(request) as refusal:
         services.remove_item(item=item)
-    except SERVICE_ERRORS as exc:
-        messages.error(request, str(exc))
-    else:
+    if not refusal:
         messages.success(request, _("Lot %(lot)s was taken out.") % {"lot": item.batch.lot_code})
     return redirect("shipment_detail", code=shipment.public_code)
 
@@ -250,11 +245,9 @@ def shipment_action(request: HttpRequest, code: str, action: str) -> HttpRespons
     if action not in ACTIONS:
         raise Http404
     run, done = ACTIONS[action]
-    try:
+    with refused(request) as refusal:
         run(shipment, request.user)
-    except SERVICE_ERRORS as exc:
-        messages.error(request, str(exc))
-    else:
+    if not refusal:
         messages.success(request, done)
     return redirect("shipment_detail", code=shipment.public_code)
 

@@ -5,7 +5,6 @@ services.record_batch_event; events are append-only (create and list, never upda
 """
 
 from collections.abc import Mapping
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,14 +12,13 @@ import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from config.api import (
-    CallerScope,
-    Conflict,
+from api.base import (
     FilterSet,
     IdFilter,
     KeyDataField,
@@ -31,9 +29,11 @@ from config.api import (
     TenantScopedMixin,
     blank_private,
 )
-from config.idempotency import IdempotentMixin
+from api.idempotency import IdempotentMixin
+from farms.api import VillageScope
 from farms.models import Crop, Farm, Field, Membership, Village
-from traceability import services, trace
+from traceability import permissions, services, trace
+from traceability.alerts import AlertKind, alerts_for
 from traceability.models import Batch, Recall, TraceEvent, Unit
 
 QUANTITY = {"max_digits": 12, "decimal_places": 3, "min_value": Decimal("0.001")}
@@ -93,7 +93,7 @@ class BatchSerializer(StrictModelSerializer):
 
     def to_representation(self, batch):
         """Internal notes are for the lot's village and auditors only."""
-        scope = CallerScope.of(self)
+        scope = VillageScope.of(self)
         allowed = scope.sees_everything or batch.farm.village_id in scope.village_ids
         return blank_private(super().to_representation(batch), ["notes"], allowed)
 
@@ -216,9 +216,7 @@ class TraceEventCreateSerializer(StrictSerializer):
     """One farm-side event on one lot. `client_id` is made by the phone: a retry with the same
     id returns the event already recorded (200) instead of recording it twice."""
 
-    batch = ScopedSlugField(
-        slug_field="lot_code", scope=lambda user: Batch.objects.writable_by(user), queryset=Batch.objects.all()
-    )
+    batch = ScopedSlugField(slug_field="lot_code", scope=permissions.recordable_lots, queryset=Batch.objects.all())
     kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in FARM_EVENT_KINDS])
     occurred_at = serializers.DateTimeField()
     client_id = serializers.UUIDField(required=False)
@@ -230,7 +228,8 @@ class TraceEventCreateSerializer(StrictSerializer):
 
     def validate_client_id(self, value):
         existing = TraceEvent.objects.filter(client_id=value).first()
-        if existing is not None and not existing.lines.filter(batch__in=Batch.objects.writable_by(self.user)).exists():
+        mine = permissions.recordable_lots(self.user)
+        if existing is not None and not existing.lines.filter(batch__in=mine).exists():
             # Another tenant's event: answer as if the id were taken, without saying by what.
             raise ValidationError(_("This client id is already used."))
         return value
@@ -283,7 +282,7 @@ class CorrectionCreateSerializer(StrictSerializer):
 
     kind = serializers.ChoiceField(choices=[(TraceEvent.Kind.CORRECTION.value, TraceEvent.Kind.CORRECTION.label)])
     corrects = ScopedSlugField(
-        slug_field="client_id", scope=lambda user: events_correctable_by(user), queryset=TraceEvent.objects.all()
+        slug_field="client_id", scope=permissions.correctable_events, queryset=TraceEvent.objects.all()
     )
     correction_reason = serializers.ChoiceField(choices=TraceEvent.CorrectionReason.choices)
     note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
@@ -304,9 +303,7 @@ class CorrectionCreateSerializer(StrictSerializer):
 
 
 class TransformationInputSerializer(StrictSerializer):
-    batch = ScopedSlugField(
-        slug_field="lot_code", scope=lambda user: Batch.objects.writable_by(user), queryset=Batch.objects.all()
-    )
+    batch = ScopedSlugField(slug_field="lot_code", scope=permissions.recordable_lots, queryset=Batch.objects.all())
     quantity = serializers.DecimalField(**QUANTITY)
 
 
@@ -414,30 +411,6 @@ def _not_in_future(value):
     return value
 
 
-def events_correctable_by(user):
-    """Events a user may correct: those of lots whose events they may record."""
-    return TraceEvent.objects.filter(lines__batch__in=Batch.objects.writable_by(user)).distinct()
-
-
-@contextmanager
-def service_errors():
-    """Service refusals as HTTP answers: conflicts with the current state are 409, a caller
-    who may not act 403 (they can see the object, or the lookup would have been a 404)."""
-    try:
-        yield
-    except (
-        services.InsufficientQuantity,
-        services.BatchOnHold,
-        services.RecallStateError,
-        services.CorrectionRefused,
-    ) as exc:
-        raise Conflict(str(exc))
-    except services.NotAllowed as exc:
-        raise PermissionDenied(str(exc))
-    except ValueError as exc:
-        raise ValidationError(str(exc))
-
-
 # ---------------------------------------------------------------------------------------------
 # Filters
 
@@ -478,7 +451,7 @@ class RecallFilter(FilterSet):
 # Viewsets
 
 
-class RecordedByCaller(permissions.BasePermission):
+class RecordedByCaller(BasePermission):
     """A phone's outbox names who made each record in the X-Outbox-User header (a user id): on a
     shared phone, one farmer's records are refused rather than saved under another's name."""
 
@@ -528,8 +501,7 @@ class BatchViewSet(
         serializer.is_valid(raise_exception=True)
         client_id = serializer.validated_data.get("client_id")
         retried = client_id is not None and Batch.objects.filter(client_id=client_id).exists()
-        with service_errors():
-            batch = services.register_batch(created_by=request.user, **serializer.validated_data)
+        batch = services.register_batch(created_by=request.user, **serializer.validated_data)
         return Response(
             BatchSerializer(batch, context=self.get_serializer_context()).data,
             status=status.HTTP_200_OK if retried else status.HTTP_201_CREATED,
@@ -543,16 +515,17 @@ class BatchViewSet(
     @extend_schema(parameters=[TraceQuerySerializer], responses=TraceSerializer)
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
     def trace(self, request, lot_code=None):
-        """Backward and forward trace of the lot (`?direction=both|backward|forward`). For
-        auditors and the lot's village: a trace crosses tenants (every store that got the lot)."""
+        """Backward and forward trace of the lot (`?direction=both|backward|forward`), for those
+        who may trace it (permissions.may_trace; anyone else 404, as on the trace page): auditors
+        and the lot's village see all of it, retailer staff the lots their shipments carried and
+        their own shipments and stores."""
         batch = self.get_object()
-        user = request.user
-        if not (Membership.objects.sees_everything(user) or self.writable(user).filter(pk=batch.pk).exists()):
-            raise PermissionDenied(_("Traces are for auditors and the lot's village."))
+        if not permissions.may_trace(request.user, batch):
+            raise NotFound(_("No such object."))
         query = TraceQuerySerializer(data=request.query_params.dict(), context=self.get_serializer_context())
         query.is_valid(raise_exception=True)
         result = trace.trace_lot(batch, direction=query.validated_data["direction"])
-        return Response(TraceSerializer(result).data)
+        return Response(TraceSerializer(permissions.visible_trace(request.user, result)).data)
 
 
 class TraceEventViewSet(
@@ -605,8 +578,7 @@ class TraceEventViewSet(
             return self._correct(request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            event, created = services.record_batch_event(actor=request.user, **serializer.validated_data)
+        event, created = services.record_batch_event(actor=request.user, **serializer.validated_data)
         return self._read(event, created)
 
     def _correct(self, request):
@@ -615,16 +587,15 @@ class TraceEventViewSet(
         data = serializer.validated_data
         client_id = data.get("client_id")
         retried = client_id is not None and TraceEvent.objects.filter(client_id=client_id).exists()
-        with service_errors():
-            correction, _replacement = services.record_correction(
-                event=data["corrects"],
-                reason=data["correction_reason"],
-                actor=request.user,
-                note=data["note"],
-                corrected_data=data.get("corrected_data"),
-                corrected_occurred_at=data.get("corrected_occurred_at"),
-                client_id=client_id,
-            )
+        correction, _replacement = services.record_correction(
+            event=data["corrects"],
+            reason=data["correction_reason"],
+            actor=request.user,
+            note=data["note"],
+            corrected_data=data.get("corrected_data"),
+            corrected_occurred_at=data.get("corrected_occurred_at"),
+            client_id=client_id,
+        )
         return self._read(correction, not retried)
 
     def _read(self, event, created: bool) -> Response:
@@ -669,8 +640,7 @@ class RecallViewSet(IdempotentMixin, TenantScopedMixin, mixins.CreateModelMixin,
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            recall = services.open_recall(actor=request.user, **serializer.validated_data)
+        recall = services.open_recall(actor=request.user, **serializer.validated_data)
         return self._read(recall, status.HTTP_201_CREATED)
 
     @extend_schema(request=RecallCloseSerializer, responses=RecallSerializer)
@@ -679,8 +649,7 @@ class RecallViewSet(IdempotentMixin, TenantScopedMixin, mixins.CreateModelMixin,
         recall = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            recall = services.close_recall(recall=recall, actor=request.user, **serializer.validated_data)
+        recall = services.close_recall(recall=recall, actor=request.user, **serializer.validated_data)
         return self._read(recall)
 
 
@@ -697,10 +666,50 @@ class TransformationViewSet(IdempotentMixin, viewsets.GenericViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            batch, _event, created = services.transform_batches(actor=request.user, **serializer.validated_data)
+        batch, _event, created = services.transform_batches(actor=request.user, **serializer.validated_data)
         batch = Batch.objects.select_related("farm", "crop", "created_by").get(pk=batch.pk)
         return Response(
             BatchSerializer(batch, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Alerts
+
+
+class AlertSerializer(serializers.Serializer):
+    """One alert that waits for the caller's decision (traceability.alerts)."""
+
+    kind = serializers.ChoiceField(choices=AlertKind.choices)
+    lot_code = serializers.CharField()
+    since = serializers.DateTimeField()
+    reason = serializers.CharField()
+    decision = serializers.CharField()
+    recall = serializers.IntegerField(allow_null=True, help_text=_("The open recall's id (open_recall)."))
+    event = serializers.UUIDField(allow_null=True, help_text=_("The reading's client_id (temperature_excursion)."))
+    may_close = serializers.BooleanField(help_text=_("Whether the caller may close the recall."))
+
+
+class AlertQuerySerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=AlertKind.choices, required=False)
+
+
+class AlertViewSet(viewsets.GenericViewSet):
+    """Alerts that need the caller's decision, the same as on their home page: open recalls that
+    hold their lots, held lots, temperature excursions, imported lots without a harvest or quality
+    record (`?kind=` one of those). Read-only: an alert goes away when the decision it asks for
+    is recorded (closing the recall, releasing or recalling the lot, a passing test, the record)."""
+
+    serializer_class = AlertSerializer
+    filter_backends = []
+
+    @extend_schema(parameters=[AlertQuerySerializer])
+    def list(self, request):
+        query = AlertQuerySerializer(data=request.query_params.dict(), context=self.get_serializer_context())
+        query.is_valid(raise_exception=True)
+        found = alerts_for(request.user)
+        if "kind" in query.validated_data:
+            found = [alert for alert in found if alert.kind == query.validated_data["kind"]]
+        page = self.paginate_queryset(found)
+        return self.get_paginated_response(AlertSerializer(page, many=True).data)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from farms.models import Crop, Field, Village
-from traceability.models import EventKind, Unit
+from traceability.models import EventKind, TraceEvent, Unit
 
 
 class BatchForm(forms.Form):
@@ -118,6 +118,80 @@ class BatchEventForm(forms.Form):
         if value > timezone.now() + timedelta(minutes=5):
             raise forms.ValidationError(_("This time is in the future."))
         return value
+
+
+# The key data elements of the farmer's forms that a correction may change. Quantities live on an
+# event's lot lines, which a correction keeps: a wrong quantity is voided and recorded again.
+CORRECTABLE_FACTS = ("temperature_c", "result", "lab", "test")
+INCORRECT_DATA = TraceEvent.CorrectionReason.INCORRECT_DATA
+DID_NOT_OCCUR = TraceEvent.CorrectionReason.DID_NOT_OCCUR
+
+
+class CorrectionForm(forms.Form):
+    """Correct or void a recorded event, saying why; for wrong details, the right ones (a blank
+    field keeps the recorded value). Shapes the input only: services.record_correction decides
+    what may be corrected and says why not."""
+
+    reason = forms.ChoiceField(
+        label=_("What is wrong?"),
+        choices=[
+            (INCORRECT_DATA, _("Some details are wrong: record the right ones")),
+            (DID_NOT_OCCUR, _("It did not happen: void it")),
+        ],
+        initial=INCORRECT_DATA,
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_("Why"),
+        max_length=500,
+        help_text=_("Kept with the record, e.g. the thermometer was misread."),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    occurred_at = BatchEventForm.base_fields["occurred_at"]
+    temperature_c = BatchEventForm.base_fields["temperature_c"]
+    result = BatchEventForm.base_fields["result"]
+    lab = BatchEventForm.base_fields["lab"]
+    test = BatchEventForm.base_fields["test"]
+
+    def __init__(self, *args, event: TraceEvent, **kwargs):
+        initial = {name: event.data[name] for name in CORRECTABLE_FACTS if name in event.data}
+        initial["occurred_at"] = self._minute(event.occurred_at)
+        super().__init__(*args, initial=initial, **kwargs)
+        self.event = event
+        facts = [name for name in EVENT_FIELDS.get(event.kind, ()) if name in CORRECTABLE_FACTS]
+        for name in CORRECTABLE_FACTS:
+            if name not in facts:
+                del self.fields[name]
+        for name in ("occurred_at", *facts):
+            self.fields[name].required = False
+
+    @staticmethod
+    def _minute(moment):
+        return timezone.localtime(moment).replace(second=0, microsecond=0)
+
+    def clean_occurred_at(self):
+        value = self.cleaned_data["occurred_at"]
+        if value is not None and value > timezone.now() + timedelta(minutes=5):
+            raise forms.ValidationError(_("This time is in the future."))
+        return value
+
+    def corrected_facts(self) -> tuple[dict, object]:
+        """(the details that differ from the recorded ones, the new time or None) for a correction
+        of wrong details; ({}, None) for a voiding."""
+        if self.cleaned_data["reason"] != INCORRECT_DATA:
+            return {}, None
+        data = {}
+        for name in CORRECTABLE_FACTS:
+            value = self.cleaned_data.get(name)
+            if name not in self.fields or value in (None, ""):
+                continue
+            value = float(value) if name == "temperature_c" else value
+            if value != self.event.data.get(name):
+                data[name] = value
+        moment = self.cleaned_data.get("occurred_at")
+        if moment is not None and moment == self._minute(self.event.occurred_at):
+            moment = None
+        return data, moment
 
 
 class ImportForm(forms.Form):

@@ -4,6 +4,8 @@ from django.urls import path, re_path
 
 from traceability import batch_views, offline_views
 
+UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
 urlpatterns = [
     # The web app for phones: its worker's scope is the path it is served from, so it is served at the root.
     path("sw.js", offline_views.service_worker, name="service_worker"),
@@ -20,6 +22,11 @@ urlpatterns = [
         r"^batches/(?P<lot_code>[A-Za-z0-9][A-Za-z0-9._/-]*)/record/(?P<kind>[a-z_]+)/$",
         batch_views.batch_event,
         name="batch_event",
+    ),
+    re_path(
+        rf"^batches/(?P<lot_code>[A-Za-z0-9][A-Za-z0-9._/-]*)/events/(?P<client_id>{UUID})/correct/$",
+        batch_views.batch_event_correct,
+        name="batch_event_correct",
     ),
     re_path(r"^batches/(?P<lot_code>[A-Za-z0-9][A-Za-z0-9._/-]*)/$", batch_views.batch_detail, name="batch_detail"),
 ]

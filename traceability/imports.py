@@ -258,6 +258,7 @@ def import_batches(*, village: Village, file, actor) -> ImportResult:
                 status=Batch.initial_status(dates["harvested_on"]),
                 created_by=actor,
                 created_at=now,
+                imported_at=now,
             )
         )
     result.batches = Batch.objects.bulk_create(batches)

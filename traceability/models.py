@@ -28,12 +28,11 @@ class BatchQuerySet(models.QuerySet):
         return self.filter(farm__in=Farm.objects.visible_to(user))
 
     def writable_by(self, user) -> "BatchQuerySet":
-        """Batches whose events a user may record: farmers and coordinators of the batch's village."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_superuser:
-            return self.all()
-        return self.for_villages(Membership.objects.village_ids(user))
+        """Batches whose events a user may record: the rule of traceability.permissions.recordable_lots
+        (farmers and coordinators of the batch's village)."""
+        from traceability.permissions import recordable_lots
+
+        return self & recordable_lots(user)
 
     def held(self) -> "BatchQuerySet":
         return self.filter(status__in=[Batch.Status.ON_HOLD, Batch.Status.RECALLED])
@@ -96,6 +95,9 @@ class Batch(models.Model):
         editable=False,
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    # Set for lots that came in from a spreadsheet (traceability.imports): no one recorded their
+    # harvest or quality test in the app, which the alerts ask for (traceability.alerts).
+    imported_at = models.DateTimeField(_("imported at"), null=True, blank=True, editable=False)
     # Made by the phone that registered the lot (an offline outbox sends it again after a lost
     # answer, maybe days later): services.register_batch returns the lot already registered with it.
     client_id = models.UUIDField(_("client id"), null=True, blank=True, unique=True, editable=False)

@@ -10,17 +10,19 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from api import errors
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import chain
 from traceability.models import Batch, BatchInput, EventBatch, Recall, RecallHold, TraceEvent
+from traceability.permissions import correctable_events, may_close_recall, may_open_recall
 from traceability.signals import announce
 
 
-class InsufficientQuantity(Exception):
+class InsufficientQuantity(errors.Conflict):
     """Raised when an allocation asks for more than a batch has left. The message is for people."""
 
 
-class BatchOnHold(Exception):
+class BatchOnHold(errors.Conflict):
     """Raised when a held or recalled batch is asked to move."""
 
 
@@ -159,18 +161,18 @@ def register_batch(
     Side effects: locks the farm's village row while choosing the code, so two farmers of one
     village registering at the same moment cannot pick the same number.
     Idempotent on `client_id` (made by the phone or the form page): a retry returns the batch
-    already registered with it, even days later from an offline outbox. Refuses (ValueError) a
+    already registered with it, even days later from an offline outbox. Refuses (errors.Invalid) a
     client_id already used for a batch of another farm.
     """
     if field is not None and field.farm_id != farm.pk:
-        raise ValueError("The field belongs to another farm.")
+        raise errors.Invalid("The field belongs to another farm.")
     Village.objects.select_for_update().only("id").get(pk=farm.village_id)
     # Under the village lock: a concurrent retry of the same registration waits here, then finds it.
     if client_id is not None:
         existing = Batch.objects.filter(client_id=client_id).first()
         if existing is not None:
             if existing.farm_id != farm.pk:
-                raise ValueError(_("This client id is already used."))
+                raise errors.Invalid(_("This client id is already used."))
             return existing
     day = harvested_on or timezone.localdate()
     batch = Batch.objects.create(
@@ -262,15 +264,15 @@ def record_batch_event(
 # `actor`; these functions check the caller's scope themselves so that no entry point can forget.
 
 
-class CorrectionRefused(Exception):
+class CorrectionRefused(errors.Conflict):
     """The event cannot be corrected (unknown, out of the caller's scope, a correction, already corrected)."""
 
 
-class NotAllowed(Exception):
+class NotAllowed(errors.Forbidden):
     """The caller may not act on this batch, lot or recall. The message is for people."""
 
 
-class RecallStateError(Exception):
+class RecallStateError(errors.Conflict):
     """The recall cannot change that way (closing a closed recall, a second open recall of one lot)."""
 
 
@@ -312,9 +314,7 @@ def record_correction(
         raise CorrectionRefused(_('Unknown correction reason "%(reason)s".') % {"reason": reason})
     if reason == TraceEvent.CorrectionReason.INCORRECT_DATA and not corrected_data and corrected_occurred_at is None:
         raise CorrectionRefused(_("An incorrect-data correction needs the corrected data or time."))
-    in_scope = TraceEvent.objects.all()
-    if actor is not None and not actor.is_superuser:
-        in_scope = in_scope.filter(batches__in=Batch.objects.writable_by(actor)).distinct()
+    in_scope = TraceEvent.objects.all() if actor is None else correctable_events(actor)
     if isinstance(event, TraceEvent):
         lookup = {"pk": event.pk}
     elif isinstance(event, int):
@@ -401,15 +401,15 @@ def transform_batches(
             output = existing.lines.get(role=EventBatch.Role.OUTPUT).batch
             return output, existing, False
     if kind not in TRANSFORMATION_KINDS:
-        raise ValueError(_('Unknown transformation "%(kind)s": use sorting, repacking or mixing.') % {"kind": kind})
+        raise errors.Invalid(_('Unknown transformation "%(kind)s": use sorting, repacking or mixing.') % {"kind": kind})
     if not inputs:
-        raise ValueError(_("A transformation needs at least one input lot."))
+        raise errors.Invalid(_("A transformation needs at least one input lot."))
     if len({batch.pk for batch, _q in inputs}) != len(inputs):
-        raise ValueError(_("Each input lot may appear only once."))
+        raise errors.Invalid(_("Each input lot may appear only once."))
     if Decimal(quantity) <= 0:
         raise InsufficientQuantity(_("The quantity must be greater than zero."))
     if field is not None and field.farm_id != farm.pk:
-        raise ValueError("The field belongs to another farm.")
+        raise errors.Invalid("The field belongs to another farm.")
     if actor is not None and not actor.is_superuser:
         allowed = set(
             Batch.objects.writable_by(actor).filter(pk__in=[b.pk for b, _q in inputs]).values_list("pk", flat=True)
@@ -450,23 +450,6 @@ def transform_batches(
     )
     announce([output.pk])
     return output, event, True
-
-
-def may_open_recall(user, batch: Batch) -> bool:
-    """Superusers; coordinators of the lot's village; retailer staff who can see the lot.
-
-    Retailer staff are found through the `retailer_roles` relation that shipments.RetailerStaff
-    declares (a lookup by name, not an import: traceability does not depend on shipments).
-    """
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    if Membership.objects.filter(
-        user=user, role=Membership.Role.COORDINATOR, village_id=batch.farm.village_id
-    ).exists():
-        return True
-    return user.retailer_roles.exists() and Batch.objects.visible_to(user).filter(pk=batch.pk).exists()
 
 
 @transaction.atomic
@@ -512,13 +495,13 @@ def close_recall(*, recall: Recall, actor, note: str = "") -> Recall:
     Side effects: sets closed_at/closed_by/close_note; for every batch it held that no other open
     recall holds, restores the status it had before; a batch another open recall still holds
     stays held (recalled if that recall is on the batch itself, else on hold); announces every
-    batch it held. Refuses (NotAllowed) a caller who may not recall the lot and
-    (RecallStateError) a recall already closed.
+    batch it held. Refuses (NotAllowed) a caller who may not close it (permissions.may_close_recall:
+    only the organisation that opened it) and (RecallStateError) a recall already closed.
     """
     recall = Recall.objects.select_for_update().get(pk=recall.pk)
     if not recall.is_open:
         raise RecallStateError(_("This recall is already closed."))
-    if not may_open_recall(actor, recall.batch):
+    if not may_close_recall(actor, recall):
         raise NotAllowed(_("You may not close the recall of lot %(lot)s.") % {"lot": recall.batch.lot_code})
     recall.closed_at, recall.closed_by, recall.close_note = timezone.now(), actor, note
     recall.save(update_fields=["closed_at", "closed_by", "close_note"])

@@ -8,7 +8,7 @@ when the table was created, and the tests check it against one. trace_lot asks o
 returns the whole trace (lots, links, shipping and receiving lines, names) as one JSON document,
 column by column; its lists of Lots, Links and ShipmentStops are built when first read. Tests run
 on both databases and expect the same answers. Shipments and stores come from the shipping and
-receiving events' batch lines and their key data elements (data["shipment"], data["store"], ...):
+receiving events' batch lines and their key data elements (traceability.kdes.MovementKDEs):
 traceability never imports shipments.
 
 Public functions: ancestor_ids, descendant_ids, closure_sql, trace_lot (backward, forward or both).
@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 from django.db import connection, transaction
 
+from traceability.kdes import MovementKDEs, json_text
 from traceability.models import Batch, TraceEvent
 
 DIRECTIONS = ("both", "forward", "backward")
@@ -99,6 +100,7 @@ class Trace:
         # The columns hold both directions; a one-way trace shows its own side only.
         self._backward = direction in ("both", "backward")
         self._forward = direction in ("both", "forward")
+        self._limited = False
 
     @cached_property
     def ancestors(self) -> list[Lot]:
@@ -118,11 +120,29 @@ class Trace:
 
     @property
     def ancestor_count(self) -> int:
+        if self._limited:
+            return len(self.ancestors)
         return self._columns.count(1) if self._backward else 0
 
     @property
     def descendant_count(self) -> int:
+        if self._limited:
+            return len(self.descendants)
         return self._columns.count(2) if self._forward else 0
+
+    def limited_to(self, *, lot_ids: set[int], shipments: set[str]) -> "Trace":
+        """The same trace showing only the lots of `lot_ids` (and the traced lot), the links
+        between lots it shows, and the shipments whose codes are in `shipments`: the part of a
+        trace someone who may not see all of it is shown (traceability.permissions.visible_trace)."""
+        limited = Trace(lot=self.lot, direction=self.direction, columns=self._columns)
+        limited._limited = True
+        # Filled here, the cached properties are never computed from the columns.
+        limited.ancestors = [lot for lot in self.ancestors if lot.id in lot_ids]
+        limited.descendants = [lot for lot in self.descendants if lot.id in lot_ids]
+        shown = {lot.lot_code for lot in (self.lot, *limited.ancestors, *limited.descendants)}
+        limited.links = [link for link in self.links if link.input_lot in shown and link.output_lot in shown]
+        limited.shipments = [stop for stop in self.shipments if stop.shipment in shipments]
+        return limited
 
     @property
     def lot_codes(self) -> list[str]:
@@ -246,7 +266,7 @@ def _moment(text: str | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-_SHIPMENT_KEYS = ("shipment", "store", "store_gln", "store_city", "retailer")
+_SHIPMENT_KEYS = MovementKDEs.keys("shipment", "store", "store_gln", "store_city", "retailer")
 
 # The ancestors ("up") and descendants ("down") of the seed, from the closure table.
 _WALKS = {
@@ -302,10 +322,7 @@ def _trace_parts() -> tuple[str, str]:
         return f"json((SELECT json_array({', '.join(f'json_group_array({n})' for n in names)}) {source}))"
 
     text = "::text" if postgres else ""
-    if postgres:
-        keys = [f"e.data->>'{key}'" for key in _SHIPMENT_KEYS]
-    else:
-        keys = [f"json_extract(e.data, '$.{key}')" for key in _SHIPMENT_KEYS]
+    keys = [json_text(key, vendor=connection.vendor) for key in _SHIPMENT_KEYS]
     ctes = [
         *_WALKS.values(),
         "lots(id, side) AS (SELECT %(seed)s AS id, 0 AS side UNION ALL SELECT id, 1 FROM up"

@@ -33,6 +33,32 @@ class ShipmentFlowTests(TestCase):
         self.assertEqual(kinds, [("shipping", self.shipment.public_code), ("receiving", self.shipment.public_code)])
         self.assertEqual(Shipment.objects.get().status, "delivered")
 
+    def test_a_movement_event_records_the_same_key_data_elements_as_ever(self):
+        # The hash chain covers these keys and values: the JSON must not change.
+        self.village.gln = "9520000000011"
+        self.village.save()
+        self.store.gln = "9520000000035"
+        self.store.save()
+        self.shipment.carrier, self.shipment.reference = "顺丰冷运", "BOL-001"
+        self.shipment.save()
+        services.add_item(shipment=self.shipment, batch=self.batch, quantity=Decimal("10"))
+        services.dispatch_shipment(shipment=self.shipment)
+        services.receive_shipment(shipment=self.shipment)
+        expected = {
+            "shipment": self.shipment.public_code,
+            "store": "上海静安店",
+            "store_gln": "9520000000035",
+            "store_city": "上海",
+            "retailer": "盒马鲜生",
+            "retailer_gln": "",
+            "ship_from": "仙居县杨梅村",
+            "ship_from_gln": "9520000000011",
+            "carrier": "顺丰冷运",
+            "reference_document": "BOL-001",
+        }
+        events = [(event.kind, event.data) for event in TraceEvent.objects.order_by("occurred_at", "pk")]
+        self.assertEqual(events, [("shipping", expected), ("receiving", expected)])
+
     def test_an_empty_shipment_cannot_be_dispatched(self):
         with self.assertRaises(services.ShipmentStateError):
             services.dispatch_shipment(shipment=self.shipment)

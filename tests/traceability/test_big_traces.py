@@ -4,9 +4,8 @@ from decimal import Decimal
 
 from django.test import TestCase
 
-from tests.support import make_batch, make_crop, make_farm, make_user, make_village, requires_postgres
+from tests.support import make_batch, make_crop, make_farm, make_user, make_village
 from tests.traceability.scenario import Scenario
-from traceability import exports
 from traceability.models import Batch, BatchInput
 from traceability.trace import trace_lot
 from traceability.views import ROWS_SHOWN
@@ -48,18 +47,6 @@ class BigTracePageTests(TestCase):
         self.assertNotIn(f"?lot={self.codes[ROWS_SHOWN]}", html)
         self.assertIn(f"({self.count})", html)
         self.assertIn(f"Showing the first {ROWS_SHOWN} of {self.count}", html)
-
-
-class FsmaPathsAgreeTests(TestCase):
-    @requires_postgres
-    def test_the_postgres_and_the_portable_fsma_lines_are_the_same(self):
-        s = Scenario()
-        effective = exports.events_for_lot(s.m1).order_by().exclude(corrections__isnull=False)
-        effective = effective.filter(kind__in=list(exports.FSMA_CTES))
-        fast = exports._fsma_lines_postgres(list(effective.values_list("pk", flat=True)))
-        portable = exports._fsma_lines_portable(effective.values("pk"))
-        self.assertEqual((sorted(fast[0]), fast[1]), (sorted(portable[0]), portable[1]))
-        self.assertEqual(fast[1][s.mixing.pk], f"{s.l1.lot_code} 40 kg; {s.l2.lot_code} 30 kg")
 
 
 class CorrectedMovementTests(TestCase):

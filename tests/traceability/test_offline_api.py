@@ -16,6 +16,7 @@ from django.db import connection
 from django.test import TestCase, TransactionTestCase, override_settings
 from PIL import Image
 
+from api import errors
 from tests.support import (
     api_client,
     in_english,
@@ -84,7 +85,7 @@ class BatchRegistrationByClientIdTests(TestCase):
             farm=self.w.farm, crop=self.w.crop, quantity=Decimal("5"), unit="kg", client_id=PHONE_ID
         )
         second_farm = make_farm(self.w.xj, name_zh="李家果园")
-        with self.assertRaisesMessage(ValueError, "This client id is already used."):
+        with self.assertRaisesMessage(errors.Invalid, "This client id is already used."):
             services.register_batch(
                 farm=second_farm, crop=self.w.crop, quantity=Decimal("5"), unit="kg", client_id=PHONE_ID
             )

@@ -336,6 +336,30 @@ class OfflineDayTests(OfflineBrowserTestCase):
         self.assertEqual((correction.kind, correction.corrects), ("correction", original))
         self.assertEqual(list(TraceEvent.objects.effective().values_list("pk", flat=True)), [replacement.pk])
 
+    def test_a_correction_saved_on_the_correction_page_with_no_signal_is_sent_later(self):
+        cooling, _ = services.record_batch_event(
+            batch=self.batch, kind="cooling", occurred_at=at("2026-06-12T08:10"), data={"temperature_c": 40}
+        )
+        context, page = self.phone()
+        self.log_in(page, "alice")
+        self.ready_for_the_field(page)
+        correct = self.url(f"/batches/{LOT}/events/{cooling.client_id}/correct/")
+        page.goto(correct)  # opened once with signal: the phone keeps it
+        context.set_offline(True)
+        page.goto(correct)
+        page.fill("#id_temperature_c", "4")
+        page.fill("#id_note", "温度计读错了")
+        page.click("button.btn.big")
+        page.wait_for_url("**/batches/outbox/?saved=*")
+        self.assertEqual(page.locator("#outbox-waiting li[data-record] strong").all_inner_texts(), [f"更正 · {LOT}"])
+        context.set_offline(False)
+        self.wait_for_states(page, {"sent": 1})
+        correction = TraceEvent.objects.get(kind="correction")
+        self.assertEqual((correction.corrects, correction.correction_reason), (cooling, "incorrect_data"))
+        self.assertEqual(correction.data["note"], "温度计读错了")
+        replacement = TraceEvent.objects.get(client_id=correction.data["corrective_event"])
+        self.assertEqual((replacement.occurred_at, replacement.data), (at("2026-06-12T08:10"), {"temperature_c": 4.0}))
+
 
 class OfflineSignInTests(OfflineBrowserTestCase):
     def test_a_sign_in_that_ended_while_offline_asks_for_a_new_one_then_sends(self):

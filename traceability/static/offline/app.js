@@ -360,6 +360,9 @@
   }
 
   function fixUrl(record) {
+    if (record.page) {
+      return record.page + "?fix=" + record.id;
+    }
     if (record.type === "batch") {
       return "/batches/new/?fix=" + record.id;
     }
@@ -710,24 +713,37 @@
     return payload;
   }
 
-  // A correction form (POST /api/v1/events/ with kind=correction): `corrects` (the wrong event's
-  // client_id), `correction_reason`, `note`, `corrected_occurred_at`, and corrected_<fact> fields
-  // for the right facts (corrected_temperature_c...). Sent after the event it corrects, in order.
+  // Whether the farmer changed a field from what the page showed (for a correction, the recorded value).
+  function changed(field) {
+    if (field.tagName === "SELECT") {
+      var option = field.options[field.selectedIndex];
+      return Boolean(option) && !option.defaultSelected;
+    }
+    return field.value !== field.defaultValue;
+  }
+
+  // The correction page (farms/batch_correct_form.html, POST /api/v1/events/ with kind=correction):
+  // the reason, why, and for wrong details those the farmer changed from the recorded ones.
   function correctionPayload(form) {
+    var reason = value(form, "reason");
     var payload = {
       kind: "correction",
-      corrects: value(form, "corrects"),
-      correction_reason: value(form, "correction_reason"),
+      corrects: form.getAttribute("data-corrects"),
+      correction_reason: reason,
       note: value(form, "note"),
     };
-    if (value(form, "corrected_occurred_at")) {
-      payload.corrected_occurred_at = isoWithOffset(value(form, "corrected_occurred_at"));
+    if (reason !== "incorrect_data") {
+      return payload;
+    }
+    var when = form.elements.occurred_at;
+    if (when && when.value && changed(when)) {
+      payload.corrected_occurred_at = isoWithOffset(when.value);
     }
     var data = {};
-    Array.prototype.forEach.call(form.elements, function (field) {
-      var fact = /^corrected_(.+)$/.exec(field.name || "");
-      if (fact && fact[1] !== "occurred_at" && String(field.value).trim()) {
-        data[fact[1]] = field.type === "number" ? Number(field.value) : String(field.value).trim();
+    ["temperature_c", "result", "lab", "test"].forEach(function (name) {
+      var field = form.elements[name];
+      if (field && String(field.value).trim() && changed(field)) {
+        data[name] = name === "temperature_c" ? Number(field.value) : String(field.value).trim();
       }
     });
     if (Object.keys(data).length) {
@@ -788,10 +804,13 @@
 
   function fillForm(form, record) {
     var p = record.payload;
-    var data = p.data || {};
-    var values = Object.assign({}, p, data);
-    if (p.occurred_at) {
-      values.occurred_at = localInputValue(new Date(p.occurred_at));
+    var values = Object.assign({}, p, p.data || {}, p.corrected_data || {});
+    var when = p.occurred_at || p.corrected_occurred_at;
+    if (when) {
+      values.occurred_at = localInputValue(new Date(when));
+    }
+    if (p.correction_reason) {
+      form.elements.reason.value = p.correction_reason;
     }
     Object.keys(values).forEach(function (name) {
       var field = form.elements[name];
@@ -865,7 +884,7 @@
       if (fixing.error) {
         showRefusal(form, fixing.error);
       }
-    } else if (form.elements.occurred_at) {
+    } else if (type === "event" && form.elements.occurred_at) {
       // A page kept on the phone shows the time it was fetched: the farmer records now.
       form.elements.occurred_at.value = localInputValue(new Date());
     }
@@ -908,6 +927,7 @@
           id: outbox.newId(),
           user: user,
           type: type,
+          page: type === "correction" ? location.pathname : "",
           lot: target ? target.lot : "",
           batchRef: target ? target.batchRef : null,
         }));
