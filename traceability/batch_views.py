@@ -144,6 +144,9 @@ def batch_event(request: HttpRequest, lot_code: str, kind: str) -> HttpResponse:
         initial["quantity"] = batch.quantity
     form = BatchEventForm(request.POST or None, request.FILES or None, kind=kind, initial=initial)
     if request.method == "POST" and form.is_valid():
+        if batch.is_held():
+            messages.error(request, _("Lot %(lot)s is on hold by a recall.") % {"lot": batch.lot_code})
+            return redirect("batch_detail", lot_code=batch.lot_code)
         data = {}
         for name in ("temperature_c", "result", "lab", "test", "note"):
             value = form.cleaned_data.get(name)
@@ -160,7 +163,7 @@ def batch_event(request: HttpRequest, lot_code: str, kind: str) -> HttpResponse:
                 client_id=client_id_from(request),
                 photo=form.cleaned_data.get("photo") or None,
             )
-        if refusal:  # a lot held by a recall meanwhile: the message says so on the lot's page
+        if refusal:  # a recall held the lot since the check above: the message says so on its page
             return redirect("batch_detail", lot_code=batch.lot_code)
         messages.success(
             request, _("%(event)s is recorded for %(lot)s.") % {"event": EventKind(kind).label, "lot": batch.lot_code}

@@ -211,9 +211,10 @@ def record_batch_event(
     event when the batch has none; announces batches_changed after commit. `photo` (an uploaded
     image, a quality test's report) is saved under quality/<village code>/ in the default storage
     and named in data["photo"].
-    Refuses (BatchOnHold, nothing written) a lot on hold or recalled: the village row, then the
-    batch row are locked first, so a recall committing meanwhile is seen. Idempotent on
-    `client_id`: a retry returns the event already recorded, even if the lot was held since.
+    Refuses (BatchOnHold, nothing written) a lot held by an open recall: the village row, then the
+    batch row are locked first, so a recall committing meanwhile is seen. (Which events a lot on a
+    hold of another kind takes is the lot-rules issue's.) Idempotent on `client_id`: a retry
+    returns the event already recorded, even if the lot was held since.
     """
     if client_id is not None:
         existing = TraceEvent.objects.filter(client_id=client_id).first()
@@ -222,7 +223,8 @@ def record_batch_event(
     farm = batch.farm
     # Village, then batch: the order of transform_batches, so the two cannot deadlock.
     Village.objects.select_for_update().only("id").get(pk=farm.village_id)
-    if Batch.objects.select_for_update().only("status").get(pk=batch.pk).is_held():
+    Batch.objects.select_for_update().only("id").get(pk=batch.pk)
+    if RecallHold.objects.filter(batch_id=batch.pk, recall__closed_at__isnull=True).exists():
         raise BatchOnHold(_("Lot %(lot)s is on hold by a recall.") % {"lot": batch.lot_code})
     data = dict(data or {})
     if photo is not None:
