@@ -86,6 +86,7 @@ def main() -> int:
         page.wait_for_selector("#outbox-refused li[data-record]")
         save(page, "4-refused", "#outbox-refused-section")
         page.locator("#outbox-refused li").first.get_by_role("button").last.click()  # drop it
+        page.wait_for_selector("#outbox-refused-section", state="hidden")
 
         # 5. The sign-in ended while the phone was offline: sign in again, nothing is lost.
         context.set_offline(True)
