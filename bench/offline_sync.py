@@ -122,6 +122,11 @@ def main() -> int:
     results: dict[str, list[float]] = {"api": [], "queue": [], "loopback": [], "rural 3G": []}
     os.environ["API_THROTTLE_USER"] = "100000/minute"  # one farmer sends far more than a day's records here
     with live_site(port=args.port) as (base, lot), phone_browser() as browser:
+        from traceability import services
+
+        # Cooling readings follow a harvest (traceability.lifecycle): the lot was picked the day before.
+        harvest_time = datetime(2026, 6, 11, 6, 0, tzinfo=SHANGHAI)
+        services.record_batch_event(batch=lot, kind="harvest", occurred_at=harvest_time, quantity=lot.quantity)
         context, page = new_phone(browser)
         log_in_and_get_ready(page, base)
         user = page.get_attribute("#offline", "data-user")

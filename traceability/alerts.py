@@ -5,8 +5,9 @@ alert is not dismissed, it goes away when the decision it asks for is recorded.
 
 - open_recall: an open recall holds one of the user's lots. Resolved by closing the recall (by
   the organisation that opened it).
-- lot_held: a lot is on hold and no open recall holds it (a failed quality test, say). Resolved
-  by releasing the lot or recalling it.
+- lot_held: a lot is on hold and no open recall holds it: a safety hold after a failed quality
+  test (traceability.models.Hold) holds it or a lot it was made from. Resolved by releasing the
+  hold or recalling the lot (services.decide_hold).
 - temperature_excursion: a cooling or temperature reading is flagged `data["excursion"]`.
   Resolved by a passing quality test after it, a recall of the lot, or a correction of the reading.
 - missing_records: an imported lot, harvested or packed, has no harvest and no quality-test
@@ -25,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from traceability import permissions
-from traceability.models import Batch, EventBatch, Recall, RecallHold, TraceEvent
+from traceability.models import Batch, EventBatch, HoldLot, Recall, RecallHold, TraceEvent
 
 # The kinds of events whose readings may be flagged as excursions.
 READING_KINDS = (TraceEvent.Kind.COOLING, TraceEvent.Kind.TEMPERATURE)
@@ -96,13 +97,13 @@ def _held_lots(watched) -> list[Alert]:
     lots = list(
         watched.filter(status=Batch.Status.ON_HOLD).exclude(pk__in=held_by_recall).order_by("-created_at", "lot_code")
     )
-    # The reason, where the lot says one: its latest failed quality test.
+    # The reason: the failed quality test of the safety hold that holds the lot (for a lot made from
+    # the tested one too), the latest where several do.
     failed = {}
     if lots:
-        tests = _effective([TraceEvent.Kind.QUALITY_TEST]).filter(data__result="fail")
-        lines = EventBatch.objects.filter(batch__in=[lot.pk for lot in lots], event__in=tests).select_related("event")
-        for line in lines.order_by("event__occurred_at"):
-            failed[line.batch_id] = line.event
+        held = HoldLot.objects.filter(hold__decided_at__isnull=True, batch__in=[lot.pk for lot in lots])
+        for line in held.select_related("hold__test_event").order_by("hold__opened_at"):
+            failed[line.batch_id] = line.hold.test_event
     return [
         Alert(
             kind=AlertKind.LOT_HELD,

@@ -1,13 +1,13 @@
 """Forms of the farmer's pages: register a batch, record what happened to it, import a sheet."""
 
-from datetime import timedelta
-
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from farms.models import Crop, Field, Village
+from traceability import lifecycle
 from traceability.models import EventKind, TraceEvent, Unit
 
 
@@ -49,28 +49,28 @@ class BatchForm(forms.Form):
             self.add_error(
                 "field", _("This field belongs to another farm: pick one of %(farm)s's fields.") % {"farm": farm.name()}
             )
-        planted, harvested = cleaned.get("planted_on"), cleaned.get("harvested_on")
-        if planted and harvested and harvested < planted:
-            self.add_error("harvested_on", _("The harvest date cannot be before the planting date."))
-        today = timezone.localdate()
-        for name in ("planted_on", "harvested_on"):
-            value = cleaned.get(name)
-            if value and value > today:
-                self.add_error(name, _("This date is in the future."))
+        try:
+            lifecycle.check_lot_dates(cleaned.get("planted_on"), cleaned.get("harvested_on"))
+        except ValidationError as exc:  # the one rule of every door, shown next to its field
+            self.add_error(None, exc)
         return cleaned
 
 
 QUALITY_RESULTS = [("pass", _("Pass")), ("fail", _("Fail"))]
 
-# Which extra fields each kind of event asks for.
+# Which extra fields each kind of event asks for: every farm event the API takes
+# (lifecycle.FARM_EVENT_KINDS, the one list), none more.
 EVENT_FIELDS = {
+    EventKind.PLANTING: (),
+    EventKind.INPUT_APPLIED: ("product",),
     EventKind.HARVEST: ("quantity",),
     EventKind.COOLING: ("temperature_c",),
     EventKind.PACKING: ("quantity",),
     EventKind.QUALITY_TEST: ("result", "lab", "test", "photo"),
     EventKind.TEMPERATURE: ("temperature_c",),
 }
-RECORDABLE_KINDS = list(EVENT_FIELDS)
+RECORDABLE_KINDS = list(lifecycle.FARM_EVENT_KINDS)
+assert set(EVENT_FIELDS) == set(RECORDABLE_KINDS)
 
 
 class BatchEventForm(forms.Form):
@@ -87,13 +87,15 @@ class BatchEventForm(forms.Form):
         decimal_places=3,
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "any"}),
     )
+    # Impossible readings are refused by the service (lifecycle.temperature), as for every door.
     temperature_c = forms.DecimalField(
         label=_("Temperature (°C)"),
-        min_value=-40,
-        max_value=60,
         max_digits=5,
         decimal_places=1,
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.1"}),
+    )
+    product = forms.CharField(
+        label=_("Product applied"), max_length=200, help_text=_("e.g. organic fertiliser, copper fungicide")
     )
     result = forms.ChoiceField(label=_("Result"), choices=QUALITY_RESULTS)
     lab = forms.CharField(label=_("Laboratory"), max_length=200)
@@ -114,10 +116,10 @@ class BatchEventForm(forms.Form):
             self.fields["photo"].widget.attrs["accept"] = "image/*"
 
     def clean_occurred_at(self):
-        value = self.cleaned_data["occurred_at"]
-        if value > timezone.now() + timedelta(minutes=5):
-            raise forms.ValidationError(_("This time is in the future."))
-        return value
+        try:
+            return lifecycle.check_not_in_future(self.cleaned_data["occurred_at"])
+        except ValidationError as exc:
+            raise ValidationError(exc.messages)
 
 
 # The key data elements of the farmer's forms that a correction may change. Quantities live on an
@@ -171,9 +173,12 @@ class CorrectionForm(forms.Form):
 
     def clean_occurred_at(self):
         value = self.cleaned_data["occurred_at"]
-        if value is not None and value > timezone.now() + timedelta(minutes=5):
-            raise forms.ValidationError(_("This time is in the future."))
-        return value
+        if value is None:
+            return value
+        try:
+            return lifecycle.check_not_in_future(value)  # the one clock-skew rule of every door
+        except ValidationError as exc:
+            raise ValidationError(exc.messages)
 
     def corrected_facts(self) -> tuple[dict, object]:
         """(the details that differ from the recorded ones, the new time or None) for a correction
@@ -200,6 +205,11 @@ class ImportForm(forms.Form):
         label=_("CSV or Excel file"),
         help_text=_("Columns: farm, field, crop, quantity, unit, planted_on, harvested_on, lot_code."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
+    )
+    new_data = forms.BooleanField(
+        label=_("This file was imported before, and this is new data"),
+        required=False,
+        help_text=_("Tick only if the same file really holds new batches: otherwise it is refused."),
     )
 
     def __init__(self, *args, villages, **kwargs):

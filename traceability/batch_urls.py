@@ -18,6 +18,7 @@ urlpatterns = [
     path("batches/new/", batch_views.batch_create, name="batch_create"),
     path("batches/import/", batch_views.batch_import, name="batch_import"),
     path("batches/import/sample.csv", batch_views.batch_import_sample, name="batch_import_sample"),
+    path("holds/<int:pk>/<str:decision>/", batch_views.hold_decide, name="hold_decide"),
     re_path(
         r"^batches/(?P<lot_code>[A-Za-z0-9][A-Za-z0-9._/-]*)/record/(?P<kind>[a-z_]+)/$",
         batch_views.batch_event,

@@ -8,17 +8,20 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
+from api import errors
 from api.errors import refused
 from api.idempotency import run_once
 from farms.models import Farm
-from traceability import imports, permissions, services
+from traceability import imports, lifecycle, permissions, services
 from traceability.batch_forms import (
     EVENT_FIELDS,
     RECORDABLE_KINDS,
@@ -27,7 +30,7 @@ from traceability.batch_forms import (
     CorrectionForm,
     ImportForm,
 )
-from traceability.models import Batch, EventBatch, EventKind, TraceEvent
+from traceability.models import Batch, EventBatch, EventKind, Hold, TraceEvent
 
 
 def client_id_from(request: HttpRequest) -> uuid.UUID | None:
@@ -100,15 +103,21 @@ def batch_detail(request: HttpRequest, lot_code: str) -> HttpResponse:
     own_lines = Prefetch("lines", queryset=EventBatch.objects.filter(batch=batch), to_attr="own_lines")
     events = list(batch.events.order_by("-occurred_at", "-id").prefetch_related(own_lines))
     _mark_corrections(request.user, events)
+    # The kinds the lot's state accepts now (lifecycle.ACCEPTS): a held lot offers quality tests only.
+    accepted = lifecycle.ACCEPTS[batch.status]
+    holds = list(
+        Hold.objects.open().filter(lots__batch=batch).select_related("batch", "test_event").order_by("opened_at")
+    )
     return render(
         request,
         "farms/batch_detail.html",
         {
             "batch": batch,
             "events": events,
-            "writable": writable and not batch.is_held(),
+            "writable": writable,
             "can_recall": not batch.is_held() and permissions.may_open_recall(request.user, batch),
-            "kinds": [(kind, EventKind(kind).label) for kind in RECORDABLE_KINDS],
+            "kinds": [(kind, EventKind(kind).label) for kind in RECORDABLE_KINDS if kind in accepted],
+            "holds": [(hold, permissions.may_decide_hold(request.user, hold)) for hold in holds],
         },
     )
 
@@ -143,16 +152,16 @@ def batch_event(request: HttpRequest, lot_code: str, kind: str) -> HttpResponse:
     if kind == EventKind.HARVEST:
         initial["quantity"] = batch.quantity
     form = BatchEventForm(request.POST or None, request.FILES or None, kind=kind, initial=initial)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        if batch.is_held():
-            messages.error(request, _("Lot %(lot)s is on hold by a recall.") % {"lot": batch.lot_code})
-            return redirect("batch_detail", lot_code=batch.lot_code)
         data = {}
-        for name in ("temperature_c", "result", "lab", "test", "note"):
+        for name in ("temperature_c", "result", "lab", "test", "product", "note"):
             value = form.cleaned_data.get(name)
             if value not in (None, ""):
                 data[name] = float(value) if name == "temperature_c" else value
-        with refused(request) as refusal:
+        try:
+            # The service decides (holds, order, quantities, temperatures): the same rules as the API.
+            # It keeps the photo only once the event passed them.
             services.record_batch_event(
                 batch=batch,
                 kind=kind,
@@ -163,17 +172,51 @@ def batch_event(request: HttpRequest, lot_code: str, kind: str) -> HttpResponse:
                 client_id=client_id_from(request),
                 photo=form.cleaned_data.get("photo") or None,
             )
-        if refusal:  # a recall held the lot since the check above: the message says so on its page
+        except (errors.ServiceError, ValidationError) as exc:
+            if isinstance(exc, ValidationError):
+                _add_service_errors(form, exc)
+                status = 400
+            else:  # the form comes back with the refusal above it, and the refusal's status
+                form.add_error(None, exc.message)
+                status = exc.status_code
+        else:
+            messages.success(
+                request,
+                _("%(event)s is recorded for %(lot)s.") % {"event": EventKind(kind).label, "lot": batch.lot_code},
+            )
             return redirect("batch_detail", lot_code=batch.lot_code)
-        messages.success(
-            request, _("%(event)s is recorded for %(lot)s.") % {"event": EventKind(kind).label, "lot": batch.lot_code}
-        )
-        return redirect("batch_detail", lot_code=batch.lot_code)
     return render(
         request,
         "farms/batch_event_form.html",
         {"batch": batch, "kind": kind, "form": form, "kind_label": EventKind(kind).label, "client_id": uuid.uuid4()},
+        status=status,
     )
+
+
+def _add_service_errors(form, error: ValidationError) -> None:
+    """A service's field errors next to the form's fields, the rest above the form."""
+    for field, messages_ in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages_)
+
+
+@login_required
+@require_POST
+def hold_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+    """Release a safety hold or turn it into a recall, from the lot's page (services.decide_hold
+    decides who may)."""
+    hold = get_object_or_404(Hold.objects.visible_to(request.user).select_related("batch"), pk=pk)
+    if decision not in Hold.Decision.values:
+        raise Http404
+    note = request.POST.get("note", "").strip()
+    if not note:
+        messages.error(request, _("Say why: the note is recorded with the decision."))
+        return redirect("batch_detail", lot_code=hold.batch.lot_code)
+    with refused(request) as refusal:
+        services.decide_hold(hold=hold, decision=decision, actor=request.user, note=note)
+    if not refusal:
+        done = _("The hold is released.") if decision == Hold.Decision.RELEASED else _("The lot is recalled.")
+        messages.success(request, done)
+    return redirect("batch_detail", lot_code=hold.batch.lot_code)
 
 
 @login_required
@@ -204,9 +247,12 @@ def batch_event_correct(request: HttpRequest, lot_code: str, client_id: str) -> 
                 corrected_occurred_at=occurred_at,
                 client_id=client_id_from(request),
             )
-        except services.CorrectionRefused as refusal:
+        except errors.ServiceError as refusal:  # refused by the service, or by the lot's lifecycle
             form.add_error(None, refusal.message)
             status = refusal.status_code
+        except ValidationError as exc:  # a corrected time in the future, an impossible temperature
+            _add_service_errors(form, exc)
+            status = 400
         else:
             messages.success(
                 request,
@@ -238,7 +284,10 @@ def batch_import(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             result = imports.import_batches(
-                village=form.cleaned_data["village"], file=form.cleaned_data["file"], actor=request.user
+                village=form.cleaned_data["village"],
+                file=form.cleaned_data["file"],
+                actor=request.user,
+                new_data=form.cleaned_data["new_data"],
             )
         except imports.ImportFileError as exc:
             form.add_error("file", str(exc))

@@ -194,6 +194,12 @@ def may_close_recall(user, recall: Recall) -> bool:
     return closable_recalls(user).filter(pk=recall.pk).exists()
 
 
+def may_decide_hold(user, hold) -> bool:
+    """Release a safety hold (a failed quality test) or turn it into a recall: whoever may recall
+    the tested lot, since either decision is theirs to take (traceability.services.decide_hold)."""
+    return may_open_recall(user, hold.batch)
+
+
 # ---------------------------------------------------------------------------------------------
 # Recording and correcting events, importing
 

@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import time
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib.sessions.models import Session
@@ -71,7 +72,7 @@ class OfflineBrowserTestCase(StaticLiveServerTestCase):
         self.farm = make_farm(self.village)
         self.field = make_field(self.farm)
         self.crop = make_crop("WAX")
-        self.batch = make_batch(self.farm, self.crop, LOT, status="growing", harvested_on=None)
+        self.batch = make_batch(self.farm, self.crop, LOT, quantity="120", status="growing", harvested_on=None)
         self.alice = make_user("alice", role="farmer", village=self.village)
 
     def phone(self):
@@ -128,8 +129,16 @@ class OfflineBrowserTestCase(StaticLiveServerTestCase):
             page.wait_for_timeout(100)
         self.assertEqual(states, expected)
 
+    def harvested_on_the_server(self) -> None:
+        """The lot's harvest, recorded before (cooling and the rest follow a harvest)."""
+        services.record_batch_event(
+            batch=self.batch, kind="harvest", occurred_at=at("2026-06-12T06:00"), quantity=Decimal("100")
+        )
+
     def events(self) -> list[tuple]:
-        return list(TraceEvent.objects.order_by("occurred_at").values_list("kind", "occurred_at", "actor__username"))
+        """What the phone sent: the events recorded by someone (not the harvest made beforehand)."""
+        recorded = TraceEvent.objects.filter(actor__isnull=False).order_by("occurred_at")
+        return list(recorded.values_list("kind", "occurred_at", "actor__username"))
 
 
 class OfflineDayTests(OfflineBrowserTestCase):
@@ -228,6 +237,7 @@ class OfflineDayTests(OfflineBrowserTestCase):
         self.assertEqual(TraceEvent.objects.count(), 3)
 
     def test_a_refused_record_shows_the_servers_reason_and_is_fixed_or_dropped_never_lost(self):
+        self.harvested_on_the_server()
         recalled = make_batch(self.farm, self.crop, "XJ-WAX-20260612-002")
         coordinator = make_user("carol", role="coordinator", village=self.village)
         context, page = self.phone()
@@ -248,7 +258,7 @@ class OfflineDayTests(OfflineBrowserTestCase):
             reasons,
             [
                 "服务器拒绝了这条记录：\n时间: 此时间在未来：请检查设备的时钟。",
-                "服务器拒绝了这条记录： 批次 XJ-WAX-20260612-002 因召回被暂扣。",
+                "服务器拒绝了这条记录： 批次 XJ-WAX-20260612-002 已被召回：只能记录质量检测和更正。",
             ],
         )
         self.assertIn("被服务器拒绝：2 条。", page.locator("#offline-bar").inner_text())
@@ -267,7 +277,9 @@ class OfflineDayTests(OfflineBrowserTestCase):
         self.assertEqual(self.states(page), {"sent": 2})
         self.assertEqual(
             list(
-                TraceEvent.objects.order_by("occurred_at").values_list("kind", "occurred_at", "lines__batch__lot_code")
+                TraceEvent.objects.exclude(kind="harvest")
+                .order_by("occurred_at")
+                .values_list("kind", "occurred_at", "lines__batch__lot_code")
             ),
             [("cooling", at("2026-06-12T08:10"), LOT), ("temperature", at("2026-06-12T08:30"), LOT)],
         )
@@ -314,6 +326,7 @@ class OfflineDayTests(OfflineBrowserTestCase):
         self.assertIn("XJ-WAX-20260612-002", page.locator("#outbox-sent").inner_text())
 
     def test_a_correction_made_offline_is_sent_after_the_event_it_corrects(self):
+        self.harvested_on_the_server()
         context, page = self.phone()
         self.log_in(page, "alice")
         self.ready_for_the_field(page)
@@ -329,14 +342,16 @@ class OfflineDayTests(OfflineBrowserTestCase):
         )
         context.set_offline(False)
         self.wait_for_states(page, {"sent": 2})
-        original, replacement, correction = TraceEvent.objects.order_by("seq")
+        original, replacement, correction = TraceEvent.objects.exclude(kind="harvest").order_by("seq")
         self.assertEqual(
             [(e.kind, e.data.get("temperature_c")) for e in (original, replacement)], [("cooling", 40), ("cooling", 4)]
         )
         self.assertEqual((correction.kind, correction.corrects), ("correction", original))
-        self.assertEqual(list(TraceEvent.objects.effective().values_list("pk", flat=True)), [replacement.pk])
+        effective = TraceEvent.objects.effective().exclude(kind="harvest")
+        self.assertEqual(list(effective.values_list("pk", flat=True)), [replacement.pk])
 
     def test_a_correction_saved_on_the_correction_page_with_no_signal_is_sent_later(self):
+        self.harvested_on_the_server()
         cooling, _ = services.record_batch_event(
             batch=self.batch, kind="cooling", occurred_at=at("2026-06-12T08:10"), data={"temperature_c": 40}
         )
@@ -363,6 +378,7 @@ class OfflineDayTests(OfflineBrowserTestCase):
 
 class OfflineSignInTests(OfflineBrowserTestCase):
     def test_a_sign_in_that_ended_while_offline_asks_for_a_new_one_then_sends(self):
+        self.harvested_on_the_server()
         context, page = self.phone()
         self.log_in(page, "alice")
         self.ready_for_the_field(page)
@@ -372,7 +388,7 @@ class OfflineSignInTests(OfflineBrowserTestCase):
         context.set_offline(False)
         page.wait_for_selector("#sign-in-again")
         self.assertEqual(self.states(page), {"waiting": 1})
-        self.assertEqual(TraceEvent.objects.count(), 0)
+        self.assertEqual(self.events(), [])
         page.click("#sign-in-again")
         page.wait_for_url("**/accounts/login/?next=/batches/outbox/")
         page.fill("#id_username", "alice")
@@ -384,6 +400,7 @@ class OfflineSignInTests(OfflineBrowserTestCase):
         self.assertNotIn("pw-alice", page.evaluate("FarmOutbox.all().then(all => JSON.stringify(all))"))
 
     def test_on_a_shared_phone_one_farmers_records_are_not_sent_as_anothers(self):
+        self.harvested_on_the_server()
         make_user("bob", role="farmer", village=self.village)
         context, page = self.phone()
         self.log_in(page, "alice")
@@ -401,7 +418,7 @@ class OfflineSignInTests(OfflineBrowserTestCase):
         self.assertEqual(page.locator("#outbox-waiting li[data-record]").count(), 0)
         page.click("#outbox-send")
         page.evaluate("FarmOutbox.send({now: true})")
-        self.assertEqual((TraceEvent.objects.count(), self.states(page)), (0, {"waiting": 1}))
+        self.assertEqual((self.events(), self.states(page)), ([], {"waiting": 1}))
 
         page.click("header form[action='/accounts/logout/'] button")
         self.log_in(page, "alice", next_path="/batches/outbox/")
@@ -411,6 +428,7 @@ class OfflineSignInTests(OfflineBrowserTestCase):
 
 class WithoutJavaScriptTests(OfflineBrowserTestCase):
     def test_the_forms_post_to_the_server_as_before_with_javascript_off(self):
+        self.harvested_on_the_server()
         context = self.browser.new_context(
             viewport={"width": 360, "height": 640}, locale="zh-CN", java_script_enabled=False
         )

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('traceability', '0006_batch_imported_at'),
+        ('traceability', '0008_held_lots_remember_their_status'),
     ]
 
     operations = [
