@@ -105,6 +105,9 @@ class Batch(models.Model):
     # Set for lots that came in from a spreadsheet (traceability.imports): no one recorded their
     # harvest or quality test in the app, which the alerts ask for (traceability.alerts).
     imported_at = models.DateTimeField(_("imported at"), null=True, blank=True, editable=False)
+    # Made by the phone that registered the lot (an offline outbox sends it again after a lost
+    # answer, maybe days later): services.register_batch returns the lot already registered with it.
+    client_id = models.UUIDField(_("client id"), null=True, blank=True, unique=True, editable=False)
 
     objects = BatchQuerySet.as_manager()
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -201,6 +202,7 @@ def register_batch(
     lot_code: str = "",
     created_by=None,
     notes: str = "",
+    client_id: uuid.UUID | str | None = None,
 ) -> Batch:
     """Create a batch, assigning the next lot code unless one is given (ValidationError when the
     given one breaks the lot-code rule).
@@ -208,6 +210,9 @@ def register_batch(
     Side effects: locks the farm's village row while choosing the code, so two farmers of one
     village registering at the same moment cannot pick the same number. Refuses (ValidationError)
     dates the lifecycle refuses (lifecycle.check_lot_dates).
+    Idempotent on `client_id` (made by the phone or the form page): a retry returns the batch
+    already registered with it, even days later from an offline outbox. Refuses (errors.Invalid) a
+    client_id already used for a batch of another farm.
     """
     if field is not None and field.farm_id != farm.pk:
         raise errors.Invalid("The field belongs to another farm.")
@@ -215,6 +220,13 @@ def register_batch(
         validate_lot_code(lot_code)
     lifecycle.check_lot_dates(planted_on, harvested_on)
     Village.objects.select_for_update().only("id").get(pk=farm.village_id)
+    # Under the village lock: a concurrent retry of the same registration waits here, then finds it.
+    if client_id is not None:
+        existing = Batch.objects.filter(client_id=client_id).first()
+        if existing is not None:
+            if existing.farm_id != farm.pk:
+                raise errors.Invalid(_("This client id is already used."))
+            return existing
     batch = Batch.objects.create(
         lot_code=lot_code
         or next_lot_code(village=farm.village, crop=crop, day=lifecycle.lot_code_day(harvested_on=harvested_on)),
@@ -228,6 +240,7 @@ def register_batch(
         status=lifecycle.initial_status(harvested_on=harvested_on),
         created_by=created_by,
         notes=notes,
+        client_id=client_id,
     )
     return batch
 
@@ -242,6 +255,7 @@ def record_batch_event(
     data: dict | None = None,
     client_id: uuid.UUID | str | None = None,
     quantity: Decimal | None = None,
+    photo=None,
 ) -> tuple[TraceEvent, bool]:
     """Record a farm-side event (lifecycle.FARM_EVENT_KINDS) for one batch. Returns (event, created).
 
@@ -252,7 +266,9 @@ def record_batch_event(
     record_event); moves the batch's status forward for harvest and packing and sets its harvest
     date from a harvest event when it has none; a failed quality test opens a safety hold on the
     lot and every lot made from it (locked before the village row, in primary-key order);
-    announces batches_changed after commit. Idempotent on `client_id`: a retry gets the event
+    announces batches_changed after commit. `photo` (an uploaded image, a quality test's report)
+    is saved under quality/<village code>/ in the default storage, once the event passed the
+    checks, and named in data["photo"]. Idempotent on `client_id`: a retry gets the event
     already recorded, even if the lot has changed since.
     """
     _refuse_reserved_keys(data, "data")
@@ -266,6 +282,9 @@ def record_batch_event(
     failed = lifecycle.test_failed(kind, data)
     held = _lock_made_from(batch) if failed else []
     farm = batch.farm
+    if photo is not None:
+        name = f"quality/{farm.village.code}/{uuid.uuid4().hex}-{photo.name}"
+        data = {**data, "photo": default_storage.save(name, photo)}
     event, created = record_event(
         kind=kind,
         village=farm.village,
