@@ -50,6 +50,8 @@ class SsccTests(TestCase):
         older.refresh_from_db()
         newer.refresh_from_db()
         self.assertEqual((older.sscc, newer.sscc), ("095200020000000019", "095200020000000026"))
+        # The short URL stays what it was: codes already printed keep working.
+        self.assertEqual(self.client.get(older.public_path).status_code, 200)
         # A new prefix keeps the SSCCs already printed and numbers only what has none.
         services.set_company_prefix(retailer=self.other, prefix="95200030")
         self.assertEqual(Shipment.objects.get(pk=older.pk).sscc, "095200020000000019")
