@@ -4,15 +4,20 @@ For the API (IdempotentMixin):
 
 - The same key and body on the same route returns the stored response, without a second write,
   with the header `Idempotent-Replayed: true`.
-- The same key with a different body answers 422; a retry while the first request is still
-  running answers 409.
+- The same key with a different body answers 422.
 - Keys are scoped to the caller and the route (method and path), and kept for KEEP.
 
+One transaction (issue 12): the claim of the key, the action and its stored outcome commit or roll
+back together. A fault anywhere before the commit (the database connection dropped, the process
+killed) leaves nothing behind, not even the claim, so the retry runs the action once; after the
+commit, the retry gets the stored outcome. A duplicate sent while the first is running waits on
+the unique index of (user, route, key) until the first ends, then returns its outcome (or, if the
+first failed, runs itself): no 409 to retry after.
+
 Why the database and not the cache: a stored outcome must survive a restart and be shared by
-every app server, and the unique constraint on (user, route, key) settles two concurrent
-requests with one key without a lock (the loser's INSERT fails and it answers 409).
-Only successful (2xx) outcomes are stored: after an error the key is free again, so a client
-can fix its request and retry. A row left running by a crashed process is taken over after STALE.
+every app server, and the unique index settles two concurrent requests with one key.
+Only successful (2xx) outcomes are stored: after an error the whole transaction is rolled back
+and the key is free again, so a client can fix its request and retry.
 
 For web forms whose POST creates something (run_once): the page carries a one-time key in a
 hidden field; the first POST with it runs the action and keeps its result, a double tap or a
@@ -38,7 +43,6 @@ from api.models import IdempotencyRecord
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEEP = timedelta(hours=24)
-STALE = timedelta(minutes=5)
 MAX_KEY = 255
 
 
@@ -60,8 +64,15 @@ def _route(request) -> str:
     return f"POST {request.path}"[:512]
 
 
-def _forget_expired(user, now) -> None:
-    IdempotencyRecord.objects.filter(user=user, created_at__lt=now - KEEP).delete()
+def _forget_expired(user, now, skip_locked: bool = False) -> None:
+    expired = IdempotencyRecord.objects.filter(user=user, created_at__lt=now - KEEP)
+    if skip_locked:
+        # Inside a request's transaction: rows another request of this caller is deleting are
+        # left to it, rather than waiting for its whole request to end.
+        expired = IdempotencyRecord.objects.filter(
+            pk__in=list(expired.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        )
+    expired.delete()
 
 
 def run_once(request, key: uuid.UUID | None, action: Callable[[], str]) -> str:
@@ -96,6 +107,14 @@ class IdempotentMixin:
 
     _idempotency_record = None
 
+    def dispatch(self, request, *args, **kwargs):
+        if request.method != "POST" or request.headers.get(HEADER) is None:
+            return super().dispatch(request, *args, **kwargs)
+        # The claim (in initial), the action and the stored outcome (in finalize_response) are
+        # one transaction: see the module docstring. Errors roll it back (finalize_response).
+        with transaction.atomic():
+            return super().dispatch(request, *args, **kwargs)
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication, permissions, throttling first
         self._idempotency_record = None
@@ -107,45 +126,29 @@ class IdempotentMixin:
         self._idempotency_record = self._claim(request, key)
 
     def _claim(self, request, key: str):
-        route = _route(request)
+        identity = {"user": request.user, "route": _route(request), "key": key}
         fingerprint = _fingerprint(request)
-        now = timezone.now()
-        _forget_expired(request.user, now)
+        _forget_expired(request.user, timezone.now(), skip_locked=True)
         try:
+            # A duplicate running at the same moment holds the same index entry: this INSERT waits
+            # until it commits (IntegrityError: read its outcome) or rolls back (the claim is ours).
             with transaction.atomic():
-                return IdempotencyRecord.objects.create(
-                    user=request.user, key=key, route=route, fingerprint=fingerprint
-                )
+                return IdempotencyRecord.objects.create(**identity, fingerprint=fingerprint)
         except IntegrityError:
             pass
-        existing = IdempotencyRecord.objects.filter(user=request.user, route=route, key=key).first()
-        if existing is None:  # finished with an error and freed between our INSERT and SELECT
+        existing = IdempotencyRecord.objects.filter(**identity).first()
+        if existing is None or existing.status_code is None:
+            # Freed between the INSERT and the SELECT, or a row of the old two-transaction scheme.
             raise Conflict(_("A request with this Idempotency-Key is still being processed; retry shortly."))
         if existing.fingerprint != fingerprint:
             raise Unprocessable(_("This Idempotency-Key was already used with a different request body."))
-        if existing.status_code is None:
-            # Take over a row left behind by a crashed process; otherwise the first request is running.
-            taken = IdempotencyRecord.objects.filter(
-                pk=existing.pk, status_code__isnull=True, created_at__lt=now - STALE
-            )
-            if taken.update(created_at=now):
-                existing.created_at = now
-                return existing
-            raise Conflict(_("A request with this Idempotency-Key is still being processed; retry shortly."))
         response = Response(existing.response, status=existing.status_code, headers={REPLAYED_HEADER: "true"})
         raise _Replay(response)
 
     def handle_exception(self, exc):
         if isinstance(exc, _Replay):
             return exc.response
-        try:
-            return super().handle_exception(exc)
-        except Exception:
-            # An unexpected error (a 500): free the key so the client's retry runs again.
-            record, self._idempotency_record = self._idempotency_record, None
-            if record is not None:
-                type(record).objects.filter(pk=record.pk).delete()
-            raise
+        return super().handle_exception(exc)  # an unexpected error propagates: dispatch's atomic rolls back
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -155,5 +158,6 @@ class IdempotentMixin:
                 data = json.loads(json.dumps(getattr(response, "data", None), cls=JSONEncoder))
                 type(record).objects.filter(pk=record.pk).update(status_code=response.status_code, response=data)
             else:
-                type(record).objects.filter(pk=record.pk).delete()
+                # Nothing of a refused request is kept: not its claim, not a half-done write.
+                transaction.set_rollback(True)
         return response

@@ -7,7 +7,14 @@ from rest_framework.routers import DefaultRouter
 from api.views import TokenView
 from farms.api import CropViewSet, FarmViewSet, FieldViewSet, RecipeViewSet, VillageViewSet
 from shipments.api import MeView, RetailerViewSet, ScanViewSet, ShipmentViewSet, StoreViewSet
-from traceability.api import BatchViewSet, RecallViewSet, TraceEventViewSet, TransformationViewSet
+from traceability.api import (
+    AlertViewSet,
+    BatchViewSet,
+    HoldViewSet,
+    RecallViewSet,
+    TraceEventViewSet,
+    TransformationViewSet,
+)
 
 router = DefaultRouter()
 router.register("villages", VillageViewSet, basename="village")
@@ -18,7 +25,9 @@ router.register("recipes", RecipeViewSet, basename="recipe")
 router.register("batches", BatchViewSet, basename="batch")
 router.register("events", TraceEventViewSet, basename="event")
 router.register("recalls", RecallViewSet, basename="recall")
+router.register("holds", HoldViewSet, basename="hold")
 router.register("transformations", TransformationViewSet, basename="transformation")
+router.register("alerts", AlertViewSet, basename="alert")
 router.register("retailers", RetailerViewSet, basename="retailer")
 router.register("stores", StoreViewSet, basename="store")
 router.register("shipments", ShipmentViewSet, basename="shipment")

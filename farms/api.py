@@ -134,6 +134,8 @@ class CropSerializer(StrictModelSerializer):
             "category",
             "storage_advice_zh",
             "storage_advice_en",
+            "storage_min_c",
+            "storage_max_c",
             "gtin",
         ]
         read_only_fields = fields

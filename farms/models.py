@@ -52,12 +52,27 @@ class Crop(models.Model):
         unique=True,
         validators=[gs1.validate_gtin],
     )
+    # The storage range: temperature readings outside it are recorded and flagged as excursions
+    # (traceability.lifecycle.flag_excursion). Empty means no bound on that side.
+    storage_min_c = models.DecimalField(
+        _("lowest storage temperature (°C)"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    storage_max_c = models.DecimalField(
+        _("highest storage temperature (°C)"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
 
     class Meta:
         ordering = ["code"]
         verbose_name = _("crop")
         verbose_name_plural = _("crops")
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(storage_min_c__isnull=True)
+                | models.Q(storage_max_c__isnull=True)
+                | models.Q(storage_min_c__lte=models.F("storage_max_c")),
+                name="crop_storage_range_ordered",
+                violation_error_message=_("The lowest storage temperature is above the highest."),
+            ),
             models.CheckConstraint(
                 condition=models.Q(code__regex=r"^[A-Z0-9]{2,8}$"),
                 name="crop_code_format",

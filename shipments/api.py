@@ -37,6 +37,7 @@ from api.idempotency import IdempotentMixin
 from farms.models import Farm, Membership, Village
 from shipments import services
 from shipments.models import Retailer, Scan, Shipment, ShipmentItem, Store
+from traceability import permissions
 from traceability.api import QUANTITY
 from traceability.models import Batch
 
@@ -162,7 +163,13 @@ class ShipmentSerializer(StrictModelSerializer):
     def get_qr_svg(self, shipment) -> str:
         return f"{shipment.public_url}/qr.svg"
 
-    def get_labels(self, shipment) -> str:
+    def get_labels(self, shipment) -> str | None:
+        """The label page, for those who may print the shipment's labels (else null)."""
+        # One Printers per request: a list asks about every row without a query each.
+        if "printers" not in self.context:
+            self.context["printers"] = permissions.printers(self.context["request"].user)
+        if not self.context["printers"].allow(shipment):
+            return None
         return f"{settings.PUBLIC_BASE_URL}{reverse('labels:print', args=[shipment.public_code])}"
 
 

@@ -75,6 +75,19 @@ CROPS = [
     ),
 ]
 
+# Storage ranges (°C, lowest and highest) of the demo crops: temperature readings outside them are
+# recorded and flagged as excursions. Waxberries and bamboo shoots keep near 0 °C; citrus chills
+# below about 3 °C; tomatoes and cucumbers suffer chilling injury in a cold store (below 10 and
+# about 7 °C); milled rice keeps dry below 25 °C.
+STORAGE_C = {
+    "WAX": ("0", "5"),
+    "BAM": ("0", "5"),
+    "ORG": ("3", "8"),
+    "TOM": ("10", "15"),
+    "CUC": ("7", "12"),
+    "RIC": ("0", "25"),
+}
+
 VILLAGES = [
     {
         "code": "XJ",

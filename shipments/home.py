@@ -1,11 +1,13 @@
-"""The home page: a landing page for visitors, and for staff one section per role they hold
-(their batches, their village's shipments, the shipments their retailer must act on)."""
+"""The home page: a landing page for visitors, and for staff what waits for their decision
+(traceability.alerts) and one section per role they hold (their batches, their village's
+shipments, the shipments their retailer must act on)."""
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from shipments.models import Shipment
 from shipments.templatetags.staff_nav import roles_for
+from traceability.alerts import alerts_for
 from traceability.models import Batch
 
 
@@ -14,7 +16,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "farms/landing.html")
     roles = roles_for(request.user)
-    context = {"roles": roles}
+    context = {"roles": roles, "alerts": alerts_for(request.user)}
     if roles.village_member:
         context["batches"] = Batch.objects.writable_by(request.user).select_related("crop", "farm", "field")[:10]
         context["village_shipments"] = (

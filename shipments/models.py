@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from farms import gs1
 from farms.models import Farm, Membership, Village
+from traceability import permissions
 from traceability.models import Batch
 
 # Uppercase base32 without the look-alikes 0/O and 1/I: 32 symbols, 5 bits each.
@@ -200,13 +201,10 @@ class ShipmentQuerySet(models.QuerySet):
         return self.filter(store__retailer__staff__user=user)
 
     def printable_by(self, user) -> "ShipmentQuerySet":
-        """Shipments whose labels a user may print: the retailer's staff and the origin village's
-        farmers and coordinators; superusers all. Auditors read everything but print nothing."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_superuser:
-            return self.all()
-        return self._of_staff_and_members(user)
+        """Shipments whose labels a user may print: the rule of traceability.permissions.may_print
+        (the retailer's staff and the origin village's farmers and coordinators; superusers all;
+        auditors read everything but print nothing)."""
+        return permissions.printable_shipments(user, self)
 
     def _of_staff_and_members(self, user) -> "ShipmentQuerySet":
         return self.filter(

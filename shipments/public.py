@@ -27,6 +27,7 @@ from farms.models import Recipe, localized
 from shipments import public_cache, qr, scan_writer
 from shipments.models import CODE_ALPHABET, CODE_LENGTH, Shipment
 from shipments.useragents import client_family, is_bot
+from traceability import lifecycle
 from traceability.kdes import MovementKDEs
 from traceability.models import Batch, EventBatch, TraceEvent
 
@@ -296,14 +297,14 @@ def _text(data: dict, key: str, language: str) -> str:
 
 
 def _result(value) -> dict | None:
-    """A quality-test result for people: pass, fail, or the recorded text as is. Phones record
-    it in either language or both ("合格 pass")."""
+    """A quality-test result for people: pass, fail, or the recorded text as is. What counts as a
+    failure is traceability.lifecycle.quality_result's rule, the one that holds the lot."""
     if value is None or value == "":
         return None
-    lowered = str(value).strip().lower()
-    if lowered in ("false", "ng") or "fail" in lowered or "不合格" in lowered:
+    passed = lifecycle.quality_result(value)
+    if passed is False:
         return {"ok": False, "text": gettext("Failed")}
-    if lowered in ("true", "ok") or "pass" in lowered or "合格" in lowered:
+    if passed is True:
         return {"ok": True, "text": gettext("Passed")}
     return {"ok": None, "text": str(value)[:120]}
 

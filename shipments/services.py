@@ -15,12 +15,14 @@ from farms.models import Farm, Village
 from shipments.models import Retailer, Shipment, ShipmentItem, Store
 from traceability.kdes import MovementKDEs
 from traceability.models import Batch, EventBatch, TraceEvent
-from traceability.services import BatchOnHold, InsufficientQuantity, allocate, record_event, release
+from traceability.services import BatchOnHold, EventRefused, InsufficientQuantity, allocate, record_event, release
 from traceability.signals import announce
 
 __all__ = [
     "BatchOnHold",
+    "EventRefused",
     "InsufficientQuantity",
+    "ItemGone",
     "ShipmentStateError",
     "WrongOrigin",
     "add_item",
@@ -40,6 +42,10 @@ class ShipmentStateError(errors.Conflict):
 
 class WrongOrigin(errors.Invalid):
     """The batch does not come from the shipment's origin village."""
+
+
+class ItemGone(errors.NotFound):
+    """The line is no longer in the shipment (taken out by an earlier or concurrent request)."""
 
 
 EDITABLE = (Shipment.Status.DRAFT, Shipment.Status.PACKED)
@@ -152,11 +158,21 @@ def add_item(*, shipment: Shipment, batch: Batch, quantity: Decimal) -> Shipment
 
 @transaction.atomic
 def remove_item(*, item: ShipmentItem) -> None:
-    """Take a line out of a draft or packed shipment and give its quantity back to the batch."""
-    _locked(item.shipment, EDITABLE, _("remove from"))
-    release(batch_id=item.batch_id, quantity=item.quantity)
-    item.delete()
-    announce([item.batch_id])
+    """Take a line out of a draft or packed shipment and give its quantity back to the batch.
+
+    Side effects: locks the shipment, then re-reads the line under that lock (a line changes only
+    under its shipment's lock), so of two removals at once one gives the quantity back and the
+    other raises ItemGone; then the batch row (release). `item` may be a stale copy.
+    """
+    shipment = _locked(item.shipment, EDITABLE, _("remove from"))
+    current = ShipmentItem.objects.select_for_update().filter(pk=item.pk, shipment=shipment).first()
+    if current is None:
+        raise ItemGone(
+            _("Lot %(lot)s is no longer in this shipment: it was already taken out.") % {"lot": item.batch.lot_code}
+        )
+    release(batch_id=current.batch_id, quantity=current.quantity)
+    current.delete()
+    announce([current.batch_id])
 
 
 def _movement_event(shipment: Shipment, kind: str, when, actor) -> None:
@@ -197,11 +213,12 @@ def dispatch_shipment(*, shipment: Shipment, actor=None, when=None) -> Shipment:
     shipment = _locked(shipment, EDITABLE, _("dispatch"))
     if not shipment.items.exists():
         raise ShipmentStateError(_("An empty shipment cannot be dispatched: add at least one batch."))
-    held = shipment.items.filter(batch__status__in=[Batch.Status.ON_HOLD, Batch.Status.RECALLED])
-    if held.exists():
-        raise BatchOnHold(
-            _("Lot %(lot)s is on hold by a recall; remove it before dispatch.") % {"lot": held.first().batch.lot_code}
-        )
+    # Lock the lots (after the shipment, in primary-key order) and read their status under the
+    # lock: a hold committed a moment ago is seen, one in progress waits for the dispatch.
+    lots = Batch.objects.select_for_update(of=("self",)).filter(shipment_items__shipment=shipment).order_by("pk")
+    for lot in lots:
+        if lot.is_held():
+            raise BatchOnHold(_("Lot %(lot)s is on hold; remove it before dispatch.") % {"lot": lot.lot_code})
     shipment.status = Shipment.Status.DISPATCHED
     shipment.dispatched_at = when or timezone.now()
     shipment.save(update_fields=["status", "dispatched_at"])

@@ -25,6 +25,7 @@ from farms.models import Village
 from shipments import recall_report, services
 from shipments.forms import ShipmentFilterForm, ShipmentForm
 from shipments.models import Scan, Shipment, ShipmentItem, Store
+from traceability import lifecycle, permissions
 from traceability.models import Batch, Recall
 
 CHART_DAYS = 30
@@ -37,11 +38,12 @@ def supplier_villages(user):
 
 
 def shippable_batches(user, shipment: Shipment):
-    """Batches the user may put into this shipment: visible, from its origin village, not held, not used up."""
+    """Batches the user may put into this shipment: visible, from its origin village, in a state
+    that may be shipped (harvested or packed, not held), not used up."""
     return (
         Batch.objects.visible_to(user)
         .filter(farm__village_id=shipment.origin_village_id, quantity__gt=F("allocated_quantity"))
-        .exclude(status__in=[Batch.Status.ON_HOLD, Batch.Status.RECALLED])
+        .filter(status__in=lifecycle.ALLOCATABLE)
         .select_related("crop", "farm", "field")
         .order_by("-harvested_on", "lot_code")
     )
@@ -135,6 +137,7 @@ def _detail(request: HttpRequest, shipment: Shipment, typed: dict | None = None,
     manageable = Shipment.objects.managed_by(request.user).filter(pk=shipment.pk).exists()
     editable = manageable and shipment.status in services.EDITABLE
     items = list(shipment.items.select_related("batch__crop", "batch__farm").order_by("batch__lot_code"))
+    recallable = permissions.recallable_lots(request.user).filter(pk__in=[item.batch_id for item in items])
     available = []
     if editable:
         typed = typed or {}
@@ -146,6 +149,8 @@ def _detail(request: HttpRequest, shipment: Shipment, typed: dict | None = None,
             "shipment": shipment,
             "items": items,
             "manageable": manageable,
+            "may_print": permissions.may_print(request.user, shipment),
+            "recallable": set(recallable.values_list("pk", flat=True)) if items else set(),
             "editable": editable,
             "available": available,
             "chart": scans_per_day(shipment),
@@ -209,8 +214,15 @@ def shipment_add_items(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def shipment_remove_item(request: HttpRequest, code: str) -> HttpResponse:
     shipment = get_object_or_404(Shipment.objects.managed_by(request.user), public_code=code.upper())
-    item = get_object_or_404(ShipmentItem, shipment=shipment, batch__lot_code=request.POST.get("lot", ""))
+    lot_code = request.POST.get("lot", "")
+    # A double tap sends this twice: the second finds the line gone (here or, when both arrive at
+    # once, in remove_item under the shipment's lock) and says so instead of failing.
+    item = ShipmentItem.objects.filter(shipment=shipment, batch__lot_code=lot_code).select_related("batch").first()
     with refused(request) as refusal:
+        if item is None:
+            raise services.ItemGone(
+                _("Lot %(lot)s is no longer in this shipment: it was already taken out.") % {"lot": lot_code}
+            )
         services.remove_item(item=item)
     if not refusal:
         messages.success(request, _("Lot %(lot)s was taken out.") % {"lot": item.batch.lot_code})

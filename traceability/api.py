@@ -5,16 +5,15 @@ services.record_batch_event; events are append-only (create and list, never upda
 """
 
 from collections.abc import Mapping
-from datetime import timedelta
 from decimal import Decimal
 
 import django_filters
-from django.utils import timezone
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from api.base import (
@@ -31,24 +30,12 @@ from api.base import (
 from api.idempotency import IdempotentMixin
 from farms.api import VillageScope
 from farms.models import Crop, Farm, Field, Membership, Village
-from traceability import services, trace
-from traceability.models import Batch, Recall, TraceEvent, Unit
+from traceability import lifecycle, permissions, services, trace
+from traceability.alerts import AlertKind, alerts_for
+from traceability.models import Batch, Hold, Recall, TraceEvent, Unit
 
 QUANTITY = {"max_digits": 12, "decimal_places": 3, "min_value": Decimal("0.001")}
 LOT_CODE = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$"
-# Events a farm records on one batch; shipping and receiving come from shipment actions,
-# transformations and corrections from their own workflows.
-FARM_EVENT_KINDS = [
-    TraceEvent.Kind.PLANTING,
-    TraceEvent.Kind.INPUT_APPLIED,
-    TraceEvent.Kind.HARVEST,
-    TraceEvent.Kind.COOLING,
-    TraceEvent.Kind.PACKING,
-    TraceEvent.Kind.QUALITY_TEST,
-    TraceEvent.Kind.TEMPERATURE,
-]
-# Phones capture offline, so occurred_at may be long past; a time in the future is a clock error.
-CLOCK_SKEW = timedelta(minutes=10)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,8 +132,7 @@ class BatchUpdateSerializer(StrictModelSerializer):
 
 
 def _check_dates(planted_on, harvested_on) -> None:
-    if planted_on and harvested_on and harvested_on < planted_on:
-        raise ValidationError({"harvested_on": [_("The harvest date cannot be before the planting date.")]})
+    lifecycle.check_lot_dates(planted_on, harvested_on)  # the one rule of every door
 
 
 class EventLineSerializer(serializers.Serializer):
@@ -190,10 +176,8 @@ class TraceEventCreateSerializer(StrictSerializer):
     """One farm-side event on one lot. `client_id` is made by the phone: a retry with the same
     id returns the event already recorded (200) instead of recording it twice."""
 
-    batch = ScopedSlugField(
-        slug_field="lot_code", scope=lambda user: Batch.objects.writable_by(user), queryset=Batch.objects.all()
-    )
-    kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in FARM_EVENT_KINDS])
+    batch = ScopedSlugField(slug_field="lot_code", scope=permissions.recordable_lots, queryset=Batch.objects.all())
+    kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in lifecycle.FARM_EVENT_KINDS])
     occurred_at = serializers.DateTimeField()
     client_id = serializers.UUIDField(required=False)
     quantity = serializers.DecimalField(required=False, allow_null=True, **QUANTITY)
@@ -204,7 +188,8 @@ class TraceEventCreateSerializer(StrictSerializer):
 
     def validate_client_id(self, value):
         existing = TraceEvent.objects.filter(client_id=value).first()
-        if existing is not None and not existing.lines.filter(batch__in=Batch.objects.writable_by(self.user)).exists():
+        mine = permissions.recordable_lots(self.user)
+        if existing is not None and not existing.lines.filter(batch__in=mine).exists():
             # Another tenant's event: answer as if the id were taken, without saying by what.
             raise ValidationError(_("This client id is already used."))
         return value
@@ -245,19 +230,20 @@ class CorrectionCreateSerializer(StrictSerializer):
 
     kind = serializers.ChoiceField(choices=[(TraceEvent.Kind.CORRECTION.value, TraceEvent.Kind.CORRECTION.label)])
     corrects = ScopedSlugField(
-        slug_field="client_id", scope=lambda user: events_correctable_by(user), queryset=TraceEvent.objects.all()
+        slug_field="client_id", scope=permissions.correctable_events, queryset=TraceEvent.objects.all()
     )
     correction_reason = serializers.ChoiceField(choices=TraceEvent.CorrectionReason.choices)
     note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
     corrected_data = KeyDataField(required=False)
     corrected_occurred_at = serializers.DateTimeField(required=False)
+    corrected_quantity = serializers.DecimalField(required=False, **QUANTITY)
     client_id = serializers.UUIDField(required=False)
 
     def validate_corrected_occurred_at(self, value):
         return _not_in_future(value)
 
     def validate(self, attrs):
-        facts = attrs.get("corrected_data") or attrs.get("corrected_occurred_at")
+        facts = attrs.get("corrected_data") or attrs.get("corrected_occurred_at") or attrs.get("corrected_quantity")
         if attrs["correction_reason"] == TraceEvent.CorrectionReason.INCORRECT_DATA and not facts:
             raise ValidationError(
                 {"corrected_data": [_("An incorrect-data correction needs the corrected data or time.")]}
@@ -266,9 +252,7 @@ class CorrectionCreateSerializer(StrictSerializer):
 
 
 class TransformationInputSerializer(StrictSerializer):
-    batch = ScopedSlugField(
-        slug_field="lot_code", scope=lambda user: Batch.objects.writable_by(user), queryset=Batch.objects.all()
-    )
+    batch = ScopedSlugField(slug_field="lot_code", scope=permissions.recordable_lots, queryset=Batch.objects.all())
     quantity = serializers.DecimalField(**QUANTITY)
 
 
@@ -293,6 +277,50 @@ class TransformationCreateSerializer(NewLotFields, StrictSerializer):
             raise ValidationError({"field": [_("The field belongs to another farm.")]})
         attrs["inputs"] = [(line["batch"], line["quantity"]) for line in attrs["inputs"]]
         return attrs
+
+
+class HoldSerializer(StrictModelSerializer):
+    """A food-safety hold: a failed quality test held the lot and the lots made from it until
+    someone who may recall the lot releases it or turns it into a recall."""
+
+    batch = serializers.SlugRelatedField(slug_field="lot_code", read_only=True)
+    test_event = serializers.UUIDField(source="test_event.client_id", read_only=True)
+    held_batches = serializers.SerializerMethodField()
+    is_open = serializers.BooleanField(read_only=True)
+    opened_by = serializers.CharField(source="opened_by.username", read_only=True, default=None, allow_null=True)
+    decided_by = serializers.CharField(source="decided_by.username", read_only=True, default=None, allow_null=True)
+    decision_event = serializers.UUIDField(
+        source="decision_event.client_id", read_only=True, default=None, allow_null=True
+    )
+
+    class Meta:
+        model = Hold
+        fields = [
+            "id",
+            "batch",
+            "reason",
+            "test_event",
+            "held_batches",
+            "is_open",
+            "opened_by",
+            "opened_at",
+            "decision",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "decision_event",
+            "recall",
+        ]
+        read_only_fields = fields
+
+    def get_held_batches(self, hold) -> list[str]:
+        return sorted(lot.batch.lot_code for lot in hold.lots.all())
+
+
+class HoldDecisionSerializer(StrictSerializer):
+    note = serializers.CharField(
+        max_length=2000, help_text=_("Why: for a release, the evidence (a retest, a lab report).")
+    )
 
 
 class RecallCreateSerializer(StrictSerializer):
@@ -371,14 +399,10 @@ class TraceQuerySerializer(StrictSerializer):
 
 
 def _not_in_future(value):
-    if value > timezone.now() + CLOCK_SKEW:
-        raise ValidationError(_("This time is in the future: check the device's clock."))
-    return value
-
-
-def events_correctable_by(user):
-    """Events a user may correct: those of lots whose events they may record."""
-    return TraceEvent.objects.filter(lines__batch__in=Batch.objects.writable_by(user)).distinct()
+    try:
+        return lifecycle.check_not_in_future(value)
+    except DjangoValidationError as exc:
+        raise ValidationError(exc.messages)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -466,16 +490,17 @@ class BatchViewSet(
     @extend_schema(parameters=[TraceQuerySerializer], responses=TraceSerializer)
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
     def trace(self, request, lot_code=None):
-        """Backward and forward trace of the lot (`?direction=both|backward|forward`). For
-        auditors and the lot's village: a trace crosses tenants (every store that got the lot)."""
+        """Backward and forward trace of the lot (`?direction=both|backward|forward`), for those
+        who may trace it (permissions.may_trace; anyone else 404, as on the trace page): auditors
+        and the lot's village see all of it, retailer staff the lots their shipments carried and
+        their own shipments and stores."""
         batch = self.get_object()
-        user = request.user
-        if not (Membership.objects.sees_everything(user) or self.writable(user).filter(pk=batch.pk).exists()):
-            raise PermissionDenied(_("Traces are for auditors and the lot's village."))
+        if not permissions.may_trace(request.user, batch):
+            raise NotFound(_("No such object."))
         query = TraceQuerySerializer(data=request.query_params.dict(), context=self.get_serializer_context())
         query.is_valid(raise_exception=True)
         result = trace.trace_lot(batch, direction=query.validated_data["direction"])
-        return Response(TraceSerializer(result).data)
+        return Response(TraceSerializer(permissions.visible_trace(request.user, result)).data)
 
 
 class TraceEventViewSet(
@@ -538,6 +563,7 @@ class TraceEventViewSet(
             note=data["note"],
             corrected_data=data.get("corrected_data"),
             corrected_occurred_at=data.get("corrected_occurred_at"),
+            corrected_quantity=data.get("corrected_quantity"),
             client_id=client_id,
         )
         return self._read(correction, not retried)
@@ -597,6 +623,60 @@ class RecallViewSet(IdempotentMixin, TenantScopedMixin, mixins.CreateModelMixin,
         return self._read(recall)
 
 
+class HoldFilter(FilterSet):
+    lot_code = django_filters.CharFilter(field_name="batch__lot_code")
+    open = django_filters.BooleanFilter(field_name="decided_at", lookup_expr="isnull")
+
+    class Meta:
+        model = Hold
+        fields = ["decision"]
+
+
+class HoldViewSet(IdempotentMixin, TenantScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """Food-safety holds of lots the caller can see. A failed quality test opens one at once;
+    POST /holds/{id}/release/ or /holds/{id}/recall/ (with a note saying why) decides it, for
+    those who may recall the lot (403 otherwise, 409 once decided)."""
+
+    serializer_class = HoldSerializer
+    filterset_class = HoldFilter
+    ordering_fields = ["opened_at", "id"]
+    ordering = ["-opened_at"]
+
+    def get_serializer_class(self):
+        return HoldDecisionSerializer if self.action in ("release", "recall") else HoldSerializer
+
+    def visible(self, user):
+        return (
+            Hold.objects.visible_to(user)
+            .select_related("batch", "test_event", "opened_by", "decided_by", "decision_event")
+            .prefetch_related("lots__batch")
+        )
+
+    def writable(self, user):
+        return self.visible(user)  # services.decide_hold decides who may (403 otherwise)
+
+    def _decide(self, request, decision: str) -> Response:
+        hold = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.decide_hold(hold=hold, decision=decision, actor=request.user, **serializer.validated_data)
+        hold = self.visible(request.user).get(pk=hold.pk)
+        return Response(HoldSerializer(hold, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=HoldDecisionSerializer, responses=HoldSerializer)
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        """Lift the hold: the lots go back to the state they were held in, unless another hold or a
+        recall still holds them."""
+        return self._decide(request, Hold.Decision.RELEASED)
+
+    @extend_schema(request=HoldDecisionSerializer, responses=HoldSerializer)
+    @action(detail=True, methods=["post"])
+    def recall(self, request, pk=None):
+        """Turn the hold into a recall of the tested lot (and, through it, every lot made from it)."""
+        return self._decide(request, Hold.Decision.RECALLED)
+
+
 class TransformationViewSet(IdempotentMixin, viewsets.GenericViewSet):
     """Make a new lot from input lots (sorting, repacking, mixing): POST only; the new lot and
     its transformation event are then read through /batches/ and /events/."""
@@ -616,3 +696,44 @@ class TransformationViewSet(IdempotentMixin, viewsets.GenericViewSet):
             BatchSerializer(batch, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Alerts
+
+
+class AlertSerializer(serializers.Serializer):
+    """One alert that waits for the caller's decision (traceability.alerts)."""
+
+    kind = serializers.ChoiceField(choices=AlertKind.choices)
+    lot_code = serializers.CharField()
+    since = serializers.DateTimeField()
+    reason = serializers.CharField()
+    decision = serializers.CharField()
+    recall = serializers.IntegerField(allow_null=True, help_text=_("The open recall's id (open_recall)."))
+    event = serializers.UUIDField(allow_null=True, help_text=_("The reading's client_id (temperature_excursion)."))
+    may_close = serializers.BooleanField(help_text=_("Whether the caller may close the recall."))
+
+
+class AlertQuerySerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=AlertKind.choices, required=False)
+
+
+class AlertViewSet(viewsets.GenericViewSet):
+    """Alerts that need the caller's decision, the same as on their home page: open recalls that
+    hold their lots, held lots, temperature excursions, imported lots without a harvest or quality
+    record (`?kind=` one of those). Read-only: an alert goes away when the decision it asks for
+    is recorded (closing the recall, releasing or recalling the lot, a passing test, the record)."""
+
+    serializer_class = AlertSerializer
+    filter_backends = []
+
+    @extend_schema(parameters=[AlertQuerySerializer])
+    def list(self, request):
+        query = AlertQuerySerializer(data=request.query_params.dict(), context=self.get_serializer_context())
+        query.is_valid(raise_exception=True)
+        found = alerts_for(request.user)
+        if "kind" in query.validated_data:
+            found = [alert for alert in found if alert.kind == query.validated_data["kind"]]
+        page = self.paginate_queryset(found)
+        return self.get_paginated_response(AlertSerializer(page, many=True).data)

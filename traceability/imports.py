@@ -6,18 +6,21 @@ and WPS save by default); .xlsx files are read with openpyxl.
 """
 
 import csv
+import hashlib
 import io
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from farms.models import Crop, Farm, Village
-from traceability.models import Batch, Unit
+from traceability import lifecycle
+from traceability.models import Batch, BatchImport, Unit
 from traceability.services import lot_code_prefix, next_lot_number
 
 MAX_ROWS = 5000
@@ -73,9 +76,9 @@ def decode_csv(raw: bytes) -> str:
         raise ImportFileError(_("The file is neither UTF-8 nor GB18030 text: save it as CSV or Excel (.xlsx)."))
 
 
-def read_rows(file) -> list[list]:
+def read_rows(file, raw: bytes | None = None) -> list[list]:
     """The sheet's rows (header first) as lists of cell values, from a CSV or .xlsx upload."""
-    raw = file.read()
+    raw = file.read() if raw is None else raw
     name = (getattr(file, "name", "") or "").lower()
     if raw[:4] == b"PK\x03\x04" or name.endswith(".xlsx"):
         import openpyxl
@@ -133,17 +136,37 @@ def _date(value) -> date | None:
     raise ValueError(_("“%(value)s” is not a date: write it as 2026-06-12.") % {"value": _text(value)})
 
 
+def _already_imported(village: Village, sha256: str) -> None:
+    earlier = BatchImport.objects.filter(village=village, sha256=sha256).order_by("-imported_at").first()
+    if earlier is not None:
+        raise ImportFileError(
+            _(
+                "This file was already imported into this village on %(when)s (%(rows)s rows): importing it "
+                "again would register the same batches twice. If it really holds new data, confirm that it is "
+                "new data and import it again."
+            )
+            % {"when": formats.date_format(timezone.localtime(earlier.imported_at), "Y-m-d H:i"), "rows": earlier.rows}
+        )
+
+
 @transaction.atomic
-def import_batches(*, village: Village, file, actor) -> ImportResult:
+def import_batches(*, village: Village, file, actor, new_data: bool = False) -> ImportResult:
     """Register one batch per data row of `file` in `village`, or none when any row is wrong.
 
     Side effects: when every row is valid, locks the village row (as register_batch does, so
-    lot numbers cannot clash with a farmer registering at the same moment) and inserts all
-    batches with one bulk insert, assigning lot codes where the sheet gives none. When any row
-    is wrong, writes nothing and returns every row's errors. Raises ImportFileError when the
-    file itself cannot be read.
+    lot numbers cannot clash with a farmer registering at the same moment, and so two uploads of
+    one file at once are seen), refuses a file whose SHA-256 was imported into the village before
+    unless `new_data` says it holds new data, inserts all batches with one bulk insert, assigning
+    lot codes where the sheet gives none (lifecycle.lot_code_day: the harvest date, else today),
+    and records the file's hash (BatchImport). Dates are checked by the rule of every door
+    (lifecycle.check_lot_dates). When any row is wrong, writes nothing and returns every row's
+    errors. Raises ImportFileError when the file itself cannot be read or was imported before.
     """
-    rows = read_rows(file)
+    raw = file.read()
+    sha256 = hashlib.sha256(raw).hexdigest()
+    if not new_data:
+        _already_imported(village, sha256)
+    rows = read_rows(file, raw)
     while rows and not any(_text(cell) for cell in rows[-1]):
         rows.pop()
     if not rows:
@@ -216,8 +239,10 @@ def import_batches(*, village: Village, file, actor) -> ImportResult:
             except ValueError as exc:
                 dates[name] = None
                 problems.append(str(exc))
-        if dates["planted_on"] and dates["harvested_on"] and dates["harvested_on"] < dates["planted_on"]:
-            problems.append(_("the harvest date is before the planting date"))
+        try:
+            lifecycle.check_lot_dates(dates["planted_on"], dates["harvested_on"])
+        except ValidationError as exc:
+            problems.extend(exc.messages)
         lot_code = cell("lot_code")
         if lot_code:
             if not LOT_CODE.match(lot_code):
@@ -234,12 +259,14 @@ def import_batches(*, village: Village, file, actor) -> ImportResult:
         return result
 
     Village.objects.select_for_update().only("id").get(pk=village.pk)
+    if not new_data:
+        _already_imported(village, sha256)  # again under the lock: the same file sent twice at once
     next_number: dict[str, int] = {}
     now = timezone.now()
     batches = []
     for farm, field_obj, crop, quantity, unit, dates, lot_code in planned:
         if not lot_code:
-            day = dates["harvested_on"] or dates["planted_on"] or timezone.localdate()
+            day = lifecycle.lot_code_day(harvested_on=dates["harvested_on"])
             prefix = lot_code_prefix(village=village, crop=crop, day=day)
             if prefix not in next_number:
                 next_number[prefix] = next_lot_number(prefix, also_taken=seen_codes)
@@ -255,10 +282,19 @@ def import_batches(*, village: Village, file, actor) -> ImportResult:
                 unit=unit,
                 planted_on=dates["planted_on"],
                 harvested_on=dates["harvested_on"],
-                status=Batch.initial_status(dates["harvested_on"]),
+                status=lifecycle.initial_status(harvested_on=dates["harvested_on"]),
                 created_by=actor,
                 created_at=now,
+                imported_at=now,
             )
         )
     result.batches = Batch.objects.bulk_create(batches)
+    BatchImport.objects.create(
+        village=village,
+        sha256=sha256,
+        file_name=(getattr(file, "name", "") or "")[:255],
+        rows=len(batches),
+        imported_by=actor,
+        imported_at=now,
+    )
     return result

@@ -28,12 +28,11 @@ class BatchQuerySet(models.QuerySet):
         return self.filter(farm__in=Farm.objects.visible_to(user))
 
     def writable_by(self, user) -> "BatchQuerySet":
-        """Batches whose events a user may record: farmers and coordinators of the batch's village."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_superuser:
-            return self.all()
-        return self.for_villages(Membership.objects.village_ids(user))
+        """Batches whose events a user may record: the rule of traceability.permissions.recordable_lots
+        (farmers and coordinators of the batch's village)."""
+        from traceability.permissions import recordable_lots
+
+        return self & recordable_lots(user)
 
     def held(self) -> "BatchQuerySet":
         return self.filter(status__in=[Batch.Status.ON_HOLD, Batch.Status.RECALLED])
@@ -77,6 +76,11 @@ class Batch(models.Model):
         editable=False,
     )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.GROWING)
+    # While the lot is on hold or recalled: the state it returns to when the last hold is lifted.
+    # Written only by traceability.lifecycle (issue 12).
+    status_before_hold = models.CharField(
+        _("status before the hold"), max_length=16, choices=Status.choices, blank=True, editable=False
+    )
     inputs = models.ManyToManyField(
         "self",
         through="BatchInput",
@@ -96,6 +100,9 @@ class Batch(models.Model):
         editable=False,
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    # Set for lots that came in from a spreadsheet (traceability.imports): no one recorded their
+    # harvest or quality test in the app, which the alerts ask for (traceability.alerts).
+    imported_at = models.DateTimeField(_("imported at"), null=True, blank=True, editable=False)
 
     objects = BatchQuerySet.as_manager()
 
@@ -131,11 +138,6 @@ class Batch(models.Model):
 
     def __str__(self) -> str:
         return self.lot_code
-
-    @staticmethod
-    def initial_status(harvested_on) -> str:
-        """A batch registered with a harvest date starts harvested, otherwise growing."""
-        return BatchStatus.HARVESTED if harvested_on else BatchStatus.GROWING
 
     def remaining_quantity(self) -> Decimal:
         return self.quantity - self.allocated_quantity
@@ -288,6 +290,11 @@ class TraceEventQuerySet(AppendOnlyQuerySet):
         """Events that no correction has declared erroneous, and not the corrections themselves."""
         return self.exclude(kind=TraceEvent.Kind.CORRECTION).exclude(corrections__isnull=False)
 
+    def excursions(self) -> "TraceEventQuerySet":
+        """Temperature readings outside their crop's storage range, as traceability.lifecycle
+        flagged them when they were recorded."""
+        return self.filter(data__excursion=True)
+
 
 class EventKind(models.TextChoices):
     PLANTING = "planting", _("Planting")
@@ -301,6 +308,8 @@ class EventKind(models.TextChoices):
     TRANSFORMATION = "transformation", _("Transformation")
     TEMPERATURE = "temperature", _("Temperature reading")
     CORRECTION = "correction", _("Correction")
+    # Someone who may recall the lot released a safety hold or turned it into a recall (issue 12).
+    HOLD_DECISION = "hold_decision", _("Hold decision")
 
 
 # The events that move lots between places: the stops of a forward trace.
@@ -392,6 +401,10 @@ class TraceEvent(AppendOnlyModel):
                 condition=(Q(kind="correction") & Q(corrects__isnull=False) & ~Q(correction_reason=""))
                 | (~Q(kind="correction") & Q(corrects__isnull=True) & Q(correction_reason="")),
                 name="event_correction_consistent",
+            ),
+            # The backstop of record_correction's lock: an event is corrected at most once.
+            models.UniqueConstraint(
+                fields=["corrects"], condition=Q(corrects__isnull=False), name="event_corrected_once"
             ),
         ]
 
@@ -497,6 +510,10 @@ class Recall(models.Model):
                 condition=Q(closed_at__isnull=True) | Q(closed_at__gte=F("opened_at")),
                 name="recall_closed_after_open",
             ),
+            # The backstop of open_recall's lock: one open recall per lot.
+            models.UniqueConstraint(
+                fields=["batch"], condition=Q(closed_at__isnull=True), name="recall_one_open_per_lot"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -516,3 +533,115 @@ class RecallHold(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["recall", "batch"], name="recall_hold_unique")]
+
+
+class HoldQuerySet(models.QuerySet):
+    def open(self) -> "HoldQuerySet":
+        return self.filter(decided_at__isnull=True)
+
+    def visible_to(self, user) -> "HoldQuerySet":
+        """Holds of the lots the user may see (Batch.objects.visible_to): auditors all."""
+        if Membership.objects.sees_everything(user):
+            return self
+        return self.filter(batch__in=Batch.objects.visible_to(user))
+
+
+class HoldDecision(models.TextChoices):
+    RELEASED = "released", _("Released")
+    RECALLED = "recalled", _("Recalled")
+
+
+class Hold(models.Model):
+    """A food-safety hold: a failed quality test put a lot, and every lot made from it, on hold at
+    once, until someone who may recall the lot decides to release it or to recall it. Opened and
+    decided only by traceability.services; kept forever as the record of who, when and why."""
+
+    Decision = HoldDecision
+
+    batch = models.ForeignKey(Batch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="safety_holds")
+    test_event = models.OneToOneField(
+        TraceEvent, verbose_name=_("failed test"), on_delete=models.PROTECT, related_name="safety_hold"
+    )
+    reason = models.TextField(_("reason"))
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("opened by"),
+    )
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    decision_event = models.OneToOneField(
+        TraceEvent,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("decision event"),
+    )
+    recall = models.ForeignKey(
+        Recall, on_delete=models.PROTECT, related_name="+", null=True, blank=True, verbose_name=_("recall")
+    )
+
+    objects = HoldQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at"]
+        verbose_name = _("safety hold")
+        verbose_name_plural = _("safety holds")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision="", decided_at__isnull=True, decided_by__isnull=True, decision_event__isnull=True)
+                | (Q(decision__in=HoldDecision.values) & Q(decided_at__isnull=False, decided_by__isnull=False)),
+                name="hold_decided_consistent",
+            ),
+            models.CheckConstraint(
+                condition=Q(recall__isnull=True) | Q(decision=HoldDecision.RECALLED), name="hold_recall_iff_recalled"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch} · {self.opened_at:%Y-%m-%d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.decided_at is None
+
+
+class HoldLot(models.Model):
+    """A lot a safety hold holds: the tested lot and every lot made from it at the time."""
+
+    hold = models.ForeignKey(Hold, on_delete=models.CASCADE, related_name="lots")
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="safety_hold_lots")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hold", "batch"], name="hold_lot_unique")]
+
+
+class BatchImport(models.Model):
+    """A sheet imported into a village (traceability.imports): its SHA-256, so the same file sent
+    twice is recognised and refused unless the person says it is new data."""
+
+    village = models.ForeignKey(Village, on_delete=models.PROTECT, related_name="+")
+    sha256 = models.CharField(max_length=64)
+    file_name = models.CharField(max_length=255, blank=True)
+    rows = models.PositiveIntegerField()
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("batch import")
+        verbose_name_plural = _("batch imports")
+        indexes = [models.Index(fields=["village", "sha256"], name="batchimport_file_idx")]

@@ -1,4 +1,10 @@
-"""Workflows of the traceability record. Every function is atomic and keyword-only."""
+"""Workflows of the traceability record. Every function is atomic and keyword-only.
+
+Lock order (docs/architecture.md, "Concurrency"): a shipment, then a recall or a safety hold, then
+lots in primary-key order, then the village row (the event chain's head and lot numbering) last.
+Every function takes the locks it needs in that order and re-reads what it decides on after
+taking them; a lot's status is written only by traceability.lifecycle, from rows read under lock.
+"""
 
 import uuid
 from datetime import datetime
@@ -11,25 +17,27 @@ from django.utils.translation import gettext as _
 
 from api import errors
 from farms.models import Crop, Farm, Field, Membership, Village
-from traceability import chain
-from traceability.models import Batch, BatchInput, EventBatch, Recall, RecallHold, TraceEvent
+from traceability import chain, lifecycle
+from traceability.lifecycle import BatchOnHold, EventRefused, InsufficientQuantity
+from traceability.models import Batch, BatchInput, EventBatch, Hold, HoldLot, Recall, RecallHold, TraceEvent
+from traceability.permissions import correctable_events, may_close_recall, may_decide_hold, may_open_recall
 from traceability.signals import announce
 
-
-class InsufficientQuantity(errors.Conflict):
-    """Raised when an allocation asks for more than a batch has left. The message is for people."""
+__all__ = ["BatchOnHold", "EventRefused", "InsufficientQuantity"]  # re-exported: callers catch them here
 
 
-class BatchOnHold(errors.Conflict):
-    """Raised when a held or recalled batch is asked to move."""
+def _lock_lots(ids) -> list[Batch]:
+    """Row-lock lots in primary-key order (the documented order) and return them fresh."""
+    return list(
+        Batch.objects.select_for_update(of=("self",))
+        .select_related("farm__village", "crop")
+        .filter(pk__in=set(ids))
+        .order_by("pk")
+    )
 
 
-# Events that move a batch's status forward (never backward, and never out of a hold).
-STATUS_AFTER = {
-    TraceEvent.Kind.HARVEST: Batch.Status.HARVESTED,
-    TraceEvent.Kind.PACKING: Batch.Status.PACKED,
-}
-STATUS_ORDER = [Batch.Status.GROWING, Batch.Status.HARVESTED, Batch.Status.PACKED]
+def _event_by_client_id(client_id) -> TraceEvent | None:
+    return TraceEvent.objects.filter(client_id=client_id).first()
 
 
 @transaction.atomic
@@ -96,15 +104,13 @@ def allocate(*, batch_id: int, quantity: Decimal) -> Batch:
     """Take `quantity` from a batch's remaining quantity. Call inside transaction.atomic.
 
     Side effects: locks the batch row until the caller's transaction ends, so concurrent
-    allocations queue and each sees the previous one's result; raises InsufficientQuantity or
-    BatchOnHold and changes nothing when the batch cannot give that much. The CHECK constraint
-    batch_not_over_allocated is the backstop should a caller forget the lock.
+    allocations queue and each sees the previous one's result; raises InsufficientQuantity,
+    BatchOnHold (held or recalled) or EventRefused (not harvested yet) and changes nothing when the
+    batch cannot give that much. The CHECK constraint batch_not_over_allocated is the backstop
+    should a caller forget the lock.
     """
     batch = Batch.objects.select_for_update().get(pk=batch_id)
-    if batch.is_held():
-        raise BatchOnHold(
-            _("Lot %(lot)s is on hold by a recall and cannot be shipped or used.") % {"lot": batch.lot_code}
-        )
+    lifecycle.check_allocatable(batch)
     if quantity <= 0:
         raise InsufficientQuantity(_("The quantity must be greater than zero."))
     if quantity > batch.remaining_quantity():
@@ -118,8 +124,19 @@ def allocate(*, batch_id: int, quantity: Decimal) -> Batch:
 
 
 def release(*, batch_id: int, quantity: Decimal) -> None:
-    """Give `quantity` back to a batch (an item removed from a draft shipment, a cancelled shipment)."""
-    Batch.objects.select_for_update().filter(pk=batch_id).update(allocated_quantity=F("allocated_quantity") - quantity)
+    """Give `quantity` back to a batch (an item removed from a draft shipment, a cancelled shipment).
+    Call inside transaction.atomic with the line that held it read under its shipment's lock.
+
+    The UPDATE is guarded, so a caller that releases twice fails loudly instead of freeing stock
+    that is still in a shipment.
+    """
+    given_back = (
+        Batch.objects.select_for_update()
+        .filter(pk=batch_id, allocated_quantity__gte=quantity)
+        .update(allocated_quantity=F("allocated_quantity") - quantity)
+    )
+    if given_back != 1:
+        raise InsufficientQuantity(_("This quantity was already given back to the lot."))
 
 
 def lot_code_prefix(*, village: Village, crop: Crop, day) -> str:
@@ -156,14 +173,16 @@ def register_batch(
     """Create a batch, assigning the next lot code unless one is given.
 
     Side effects: locks the farm's village row while choosing the code, so two farmers of one
-    village registering at the same moment cannot pick the same number.
+    village registering at the same moment cannot pick the same number. Refuses (ValidationError)
+    dates the lifecycle refuses (lifecycle.check_lot_dates).
     """
     if field is not None and field.farm_id != farm.pk:
         raise errors.Invalid("The field belongs to another farm.")
+    lifecycle.check_lot_dates(planted_on, harvested_on)
     Village.objects.select_for_update().only("id").get(pk=farm.village_id)
-    day = harvested_on or timezone.localdate()
     batch = Batch.objects.create(
-        lot_code=lot_code or next_lot_code(village=farm.village, crop=crop, day=day),
+        lot_code=lot_code
+        or next_lot_code(village=farm.village, crop=crop, day=lifecycle.lot_code_day(harvested_on=harvested_on)),
         farm=farm,
         field=field,
         crop=crop,
@@ -171,7 +190,7 @@ def register_batch(
         unit=unit,
         planted_on=planted_on,
         harvested_on=harvested_on,
-        status=Batch.initial_status(harvested_on),
+        status=lifecycle.initial_status(harvested_on=harvested_on),
         created_by=created_by,
         notes=notes,
     )
@@ -189,12 +208,27 @@ def record_batch_event(
     client_id: uuid.UUID | str | None = None,
     quantity: Decimal | None = None,
 ) -> tuple[TraceEvent, bool]:
-    """Record a farm-side event (harvest, cooling, packing, quality test, temperature...) for one batch.
+    """Record a farm-side event (lifecycle.FARM_EVENT_KINDS) for one batch. Returns (event, created).
 
-    Side effects: appends to the village's chain (see record_event); moves the batch's status
-    forward for harvest and packing (never out of a hold); sets the harvest date from a harvest
-    event when the batch has none; announces batches_changed after commit.
+    Side effects: locks the batch row and re-reads it, then checks the event against the lot's
+    lifecycle (lifecycle.check_farm_event: refuses events on a held lot other than quality tests,
+    out-of-order events, quantities beyond the lot's, times in the future, impossible
+    temperatures; flags temperature excursions); appends to the village's chain (see
+    record_event); moves the batch's status forward for harvest and packing and sets its harvest
+    date from a harvest event when it has none; a failed quality test opens a safety hold on the
+    lot and every lot made from it (locked before the village row, in primary-key order);
+    announces batches_changed after commit. Idempotent on `client_id`: a retry gets the event
+    already recorded, even if the lot has changed since.
     """
+    if client_id is not None and (existing := _event_by_client_id(client_id)) is not None:
+        return existing, False
+    batch = _lock_lots([batch.pk])[0]
+    # Re-read under the lock: a retry of the same client_id may have committed while we waited.
+    if client_id is not None and (existing := _event_by_client_id(client_id)) is not None:
+        return existing, False
+    data = lifecycle.check_farm_event(batch=batch, kind=kind, occurred_at=occurred_at, quantity=quantity, data=data)
+    failed = lifecycle.test_failed(kind, data)
+    held = _lock_made_from(batch) if failed else []
     farm = batch.farm
     event, created = record_event(
         kind=kind,
@@ -209,23 +243,20 @@ def record_batch_event(
         location_gln=farm.village.gln or "",
     )
     if created:
-        new_status = STATUS_AFTER.get(kind)
-        updates = {}
-        moves_forward = (
-            new_status
-            and batch.status in STATUS_ORDER
-            and STATUS_ORDER.index(new_status) > STATUS_ORDER.index(batch.status)
-        )
-        if moves_forward:
-            updates["status"] = new_status
-        if kind == TraceEvent.Kind.HARVEST and batch.harvested_on is None:
-            updates["harvested_on"] = timezone.localdate(occurred_at)
-        if updates:
-            Batch.objects.filter(pk=batch.pk).update(**updates)
-            for name, value in updates.items():
-                setattr(batch, name, value)
-        announce([batch.pk])
+        lifecycle.apply_event(batch, kind, occurred_at)
+        if failed:
+            _open_safety_hold(batch=batch, test=event, actor=actor, lots=held)
+        announce([batch.pk, *(lot.pk for lot in held)])
     return event, created
+
+
+def _lock_made_from(batch: Batch) -> list[Batch]:
+    """Lock the lots made from a locked lot. Their primary keys are higher (a transformation's
+    output is created after its inputs), so the primary-key order holds. A transformation that
+    used the lot committed before our lock is seen here; a later one waits on the lot's row."""
+    from traceability.trace import descendant_ids
+
+    return _lock_lots(descendant_ids([batch.pk]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,6 +280,14 @@ def _line_facts(event: TraceEvent) -> list[tuple[Batch, str, Decimal | None, str
     return [(line.batch, line.role, line.quantity, line.unit) for line in event.lines.select_related("batch")]
 
 
+def _existing_correction(client_id) -> tuple[TraceEvent, TraceEvent | None] | None:
+    existing = TraceEvent.objects.filter(client_id=client_id, kind=TraceEvent.Kind.CORRECTION).first()
+    if existing is None:
+        return None
+    replacement_id = existing.data.get("corrective_event")
+    return existing, TraceEvent.objects.filter(client_id=replacement_id).first() if replacement_id else None
+
+
 @transaction.atomic
 def record_correction(
     *,
@@ -258,34 +297,39 @@ def record_correction(
     note: str = "",
     corrected_data: dict | None = None,
     corrected_occurred_at: datetime | None = None,
+    corrected_quantity: Decimal | None = None,
     client_id: uuid.UUID | str | None = None,
 ) -> tuple[TraceEvent, TraceEvent | None]:
     """Declare a recorded event erroneous (EPCIS error declaration). Returns (correction, replacement).
 
     `event` is a TraceEvent, its id or its client_id; `reason` is TraceEvent.CorrectionReason
     (did_not_occur or incorrect_data). For incorrect_data, `corrected_data` (merged over the
-    original's data) and/or `corrected_occurred_at` describe the right facts: a replacement event
-    of the same kind and batch lines is recorded too, and the correction names it in
-    data["corrective_event"]. Traces and pages use TraceEvent.objects.effective(), which leaves
-    out the original and the correction but keeps the replacement.
+    original's data), `corrected_occurred_at` and/or `corrected_quantity` (a farm event's one line)
+    describe the right facts: a replacement event of the same kind and batch lines is recorded
+    too, and the correction names it in data["corrective_event"]. Traces and pages use
+    TraceEvent.objects.effective(), which leaves out the original and the correction but keeps the
+    replacement.
 
-    Side effects: appends one or two events to the original event's village chain; announces the
-    event's batches. Refuses (CorrectionRefused, nothing written) an unknown event, one outside
-    the actor's scope (reported as unknown, like a 404), a correction, an already corrected event,
-    an unknown reason, and incorrect_data without corrected facts. Idempotent on `client_id`.
+    Side effects: locks the original event's lots (primary-key order) and re-reads them, so
+    concurrent corrections of one event queue and only the first is recorded (the unique
+    constraint event_corrected_once is the backstop); a replacement of a farm event is checked
+    against the lot's lifecycle like a new event, but is accepted on a held lot; appends one or
+    two events to the original event's village chain; a voided or replaced harvest or packing
+    moves the lot to the state its effective history gives (lifecycle.resettle); a replacement
+    that is a failed quality test opens a safety hold unless the original already had one (a hold
+    is lifted only by a decision, never by a correction); announces the event's batches. Refuses
+    (CorrectionRefused, nothing written) an unknown event, one outside the actor's scope (reported
+    as unknown, like a 404), a correction, a hold decision, an already corrected event, an unknown
+    reason, and incorrect_data without corrected facts. Idempotent on `client_id`.
     """
-    if client_id is not None:
-        existing = TraceEvent.objects.filter(client_id=client_id, kind=TraceEvent.Kind.CORRECTION).first()
-        if existing is not None:
-            replacement_id = existing.data.get("corrective_event")
-            return existing, TraceEvent.objects.filter(client_id=replacement_id).first() if replacement_id else None
+    if client_id is not None and (existing := _existing_correction(client_id)) is not None:
+        return existing
     if reason not in TraceEvent.CorrectionReason.values:
         raise CorrectionRefused(_('Unknown correction reason "%(reason)s".') % {"reason": reason})
-    if reason == TraceEvent.CorrectionReason.INCORRECT_DATA and not corrected_data and corrected_occurred_at is None:
+    corrects_facts = corrected_data or corrected_occurred_at is not None or corrected_quantity is not None
+    if reason == TraceEvent.CorrectionReason.INCORRECT_DATA and not corrects_facts:
         raise CorrectionRefused(_("An incorrect-data correction needs the corrected data or time."))
-    in_scope = TraceEvent.objects.all()
-    if actor is not None and not actor.is_superuser:
-        in_scope = in_scope.filter(batches__in=Batch.objects.writable_by(actor)).distinct()
+    in_scope = TraceEvent.objects.all() if actor is None else correctable_events(actor)
     if isinstance(event, TraceEvent):
         lookup = {"pk": event.pk}
     elif isinstance(event, int):
@@ -298,21 +342,55 @@ def record_correction(
     original = in_scope.filter(**lookup).first()
     if original is None:
         raise CorrectionRefused(_("No such event in your villages: nothing was corrected."))
+    # Lock the lots first, then decide: a concurrent correction of this event has either committed
+    # (and is seen below) or waits for us.
+    lots = {lot.pk: lot for lot in _lock_lots(original.lines.values_list("batch_id", flat=True))}
+    if client_id is not None and (existing := _existing_correction(client_id)) is not None:
+        return existing
     if original.kind == TraceEvent.Kind.CORRECTION:
         raise CorrectionRefused(_("A correction cannot itself be corrected; correct the original event."))
+    if original.kind == TraceEvent.Kind.HOLD_DECISION:
+        raise CorrectionRefused(_("A hold decision cannot be corrected: open a recall or record a new quality test."))
     if original.corrections.exists():
         raise CorrectionRefused(_("This event has already been corrected."))
-    lines = _line_facts(original)
+    lines = [(lots[batch.pk], role, quantity, unit) for batch, role, quantity, unit in _line_facts(original)]
     replacement = None
+    failed_again = False
     if reason == TraceEvent.CorrectionReason.INCORRECT_DATA:
+        occurred_at = corrected_occurred_at or original.occurred_at
+        data = {**original.data, **(corrected_data or {})}
+        farm_event = original.kind in lifecycle.FARM_EVENT_KINDS and len(lines) == 1
+        if corrected_quantity is not None:
+            if not farm_event:
+                raise CorrectionRefused(_("Only the quantity of an event recorded on one lot can be corrected."))
+            batch, role, _quantity, _unit = lines[0]
+            lines = [(batch, role, corrected_quantity, batch.unit)]
+        if farm_event:
+            batch, _role, quantity, _unit = lines[0]
+            data = lifecycle.check_farm_event(
+                batch=batch,
+                kind=original.kind,
+                occurred_at=occurred_at,
+                quantity=quantity,
+                data=data,
+                replacing=original,
+            )
+            failed_again = (
+                lifecycle.test_failed(original.kind, data) and not Hold.objects.filter(test_event=original).exists()
+            )
+        else:
+            if corrected_occurred_at is not None:
+                lifecycle.check_not_in_future(corrected_occurred_at)
+            data = lifecycle.flag_excursion(data, lines[0][0].crop) if lines else data
+        held = _lock_made_from(lines[0][0]) if failed_again else []
         replacement, _created = record_event(
             kind=original.kind,
             village=original.village,
             farm=original.farm,
-            occurred_at=corrected_occurred_at or original.occurred_at,
+            occurred_at=occurred_at,
             lines=lines,
             actor=actor,
-            data={**original.data, **(corrected_data or {})},
+            data=data,
             location_gln=original.location_gln,
             location_name=original.location_name,
         )
@@ -331,7 +409,12 @@ def record_correction(
         corrects=original,
         correction_reason=reason,
     )
-    announce(line[0].pk for line in lines)
+    if original.kind in lifecycle.ORDERED:
+        for lot in lots.values():
+            lifecycle.resettle(lot)
+    if failed_again:
+        _open_safety_hold(batch=lines[0][0], test=replacement, actor=actor, lots=held)
+    announce(lots)
     return correction, replacement
 
 
@@ -355,22 +438,22 @@ def transform_batches(
 ) -> tuple[Batch, TraceEvent, bool]:
     """Make a new lot from `quantity` of several input lots (sorting, repacking, mixing).
 
-    Returns (new batch, transformation event, created). Side effects: locks the output farm's
-    village (lot code), then the input batch rows in primary-key order (so concurrent
-    transformations and shipments cannot deadlock) and allocates each input quantity; creates the
-    Batch (status packed: a transformation assigns a traceability lot code, like initial
-    packing) with the next lot code, one BatchInput per input, and one transformation event with
-    input and output lines in the farm's village chain; announces the new batch.
+    Returns (new batch, transformation event, created). Side effects: locks the input batch rows
+    in primary-key order, then the output farm's village (lot code, chain), as every workflow
+    does (so concurrent transformations, shipments and events cannot deadlock); re-reads the
+    client_id under those locks; allocates each input quantity; creates the Batch (status packed:
+    a transformation assigns a traceability lot code, like initial packing) with the next lot
+    code, one BatchInput per input, and one transformation event with input and output lines in
+    the farm's village chain; announces the new batch.
     Refuses, writing nothing: no inputs, a repeated input, a non-positive quantity, an unknown
-    kind, an input the actor may not use (NotAllowed), more than an input has left
-    (InsufficientQuantity), a held input (BatchOnHold).
-    Idempotent on `client_id`: a retry returns the first result with created=False.
+    kind, a time in the future, an input the actor may not use (NotAllowed), more than an input
+    has left (InsufficientQuantity), a held input (BatchOnHold), an input not harvested yet
+    (EventRefused).
+    Idempotent on `client_id`: a retry, or a duplicate sent at the same moment, returns the first
+    result with created=False.
     """
-    if client_id is not None:
-        existing = TraceEvent.objects.filter(client_id=client_id).first()
-        if existing is not None:
-            output = existing.lines.get(role=EventBatch.Role.OUTPUT).batch
-            return output, existing, False
+    if client_id is not None and (existing := _event_by_client_id(client_id)) is not None:
+        return _transformation_result(existing)
     if kind not in TRANSFORMATION_KINDS:
         raise errors.Invalid(_('Unknown transformation "%(kind)s": use sorting, repacking or mixing.') % {"kind": kind})
     if not inputs:
@@ -388,21 +471,28 @@ def transform_batches(
         refused = [batch.lot_code for batch, _q in inputs if batch.pk not in allowed]
         if refused or farm.village_id not in Membership.objects.village_ids(actor):
             raise NotAllowed(_("You may not transform lot(s) %(lots)s.") % {"lots": ", ".join(refused) or farm.name_zh})
+    if occurred_at is not None:
+        lifecycle.check_not_in_future(occurred_at)
     occurred_at = occurred_at or timezone.now()
+    _lock_lots(batch.pk for batch, _q in inputs)
     village = Village.objects.select_for_update().get(pk=farm.village_id)
+    # Re-read under the locks: a duplicate with this client_id may have committed while we waited
+    # (without this, ten identical requests made several lots).
+    if client_id is not None and (existing := _event_by_client_id(client_id)) is not None:
+        return _transformation_result(existing)
     used = []
     for batch, amount in sorted(inputs, key=lambda pair: pair[0].pk):
         used.append((allocate(batch_id=batch.pk, quantity=Decimal(amount)), Decimal(amount)))
     harvest_days = [batch.harvested_on for batch, _q in used if batch.harvested_on]
     output = Batch.objects.create(
-        lot_code=next_lot_code(village=village, crop=crop, day=timezone.localdate(occurred_at)),
+        lot_code=next_lot_code(village=village, crop=crop, day=lifecycle.lot_code_day(transformed_at=occurred_at)),
         farm=farm,
         field=field,
         crop=crop,
         quantity=quantity,
         unit=unit,
         harvested_on=min(harvest_days) if harvest_days else None,
-        status=Batch.Status.PACKED,
+        status=lifecycle.initial_status(harvested_on=None, made_by_transformation=True),
         created_by=actor,
     )
     BatchInput.objects.bulk_create(BatchInput(output=output, input=batch, quantity=amount) for batch, amount in used)
@@ -423,55 +513,39 @@ def transform_batches(
     return output, event, True
 
 
-def may_open_recall(user, batch: Batch) -> bool:
-    """Superusers; coordinators of the lot's village; retailer staff who can see the lot.
-
-    Retailer staff are found through the `retailer_roles` relation that shipments.RetailerStaff
-    declares (a lookup by name, not an import: traceability does not depend on shipments).
-    """
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    if Membership.objects.filter(
-        user=user, role=Membership.Role.COORDINATOR, village_id=batch.farm.village_id
-    ).exists():
-        return True
-    return user.retailer_roles.exists() and Batch.objects.visible_to(user).filter(pk=batch.pk).exists()
+def _transformation_result(event: TraceEvent) -> tuple[Batch, TraceEvent, bool]:
+    if event.kind != TraceEvent.Kind.TRANSFORMATION:
+        raise errors.Invalid(_("This client id is already used by another event."))
+    return event.lines.get(role=EventBatch.Role.OUTPUT).batch, event, False
 
 
 @transaction.atomic
 def open_recall(*, batch: Batch, reason: str, actor) -> Recall:
     """Recall a lot: it (status recalled) and everything made from it (status on hold) are held.
 
-    Side effects: creates the Recall and one RecallHold per held batch, remembering the status
-    to restore (for a batch already held by another open recall, the status that recall will
-    restore); locks the held batch rows in primary-key order; allocations and dispatches of held
-    batches are refused from then on (allocate raises BatchOnHold); announces every held batch so
-    consumer pages show the warning at once. Refuses (NotAllowed) a caller who may not recall the
-    lot and (RecallStateError) a lot that already has an open recall or an empty reason.
+    Side effects: locks the lot's row, then the lots made from it (primary-key order), and only
+    then looks for an open recall, so concurrent recalls of one lot queue and one is opened (the
+    partial unique constraint recall_one_open_per_lot is the backstop); creates the Recall and one
+    RecallHold per held batch, remembering the status it was held in; sets the statuses from the
+    hold records (lifecycle.settle_holds); allocations, dispatches and events other than quality
+    tests and corrections are refused from then on; announces every held batch so consumer pages
+    show the warning at once. Refuses (NotAllowed) a caller who may not recall the lot and
+    (RecallStateError) a lot that already has an open recall or an empty reason.
     """
-    from traceability.trace import descendant_ids
-
     if not reason.strip():
         raise RecallStateError(_("Give the reason for the recall."))
     if not may_open_recall(actor, batch):
         raise NotAllowed(_("You may not recall lot %(lot)s.") % {"lot": batch.lot_code})
+    batch = _lock_lots([batch.pk])[0]
     if Recall.objects.open().filter(batch=batch).exists():
         raise RecallStateError(_("Lot %(lot)s already has an open recall.") % {"lot": batch.lot_code})
-    ids = sorted({batch.pk} | descendant_ids([batch.pk]))
-    locked = list(Batch.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", "status"))
-    earlier = dict(
-        RecallHold.objects.filter(recall__closed_at__isnull=True, batch_id__in=ids).values_list(
-            "batch_id", "previous_status"
-        )
-    )
+    locked = [batch, *_lock_made_from(batch)]
     recall = Recall.objects.create(batch=batch, reason=reason.strip(), opened_by=actor)
     RecallHold.objects.bulk_create(
-        RecallHold(recall=recall, batch_id=pk, previous_status=earlier.get(pk, status)) for pk, status in locked
+        RecallHold(recall=recall, batch=lot, previous_status=lot.status_before_hold or lot.status) for lot in locked
     )
-    Batch.objects.filter(pk__in=ids).exclude(status=Batch.Status.RECALLED).update(status=Batch.Status.ON_HOLD)
-    Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.RECALLED)
+    ids = [lot.pk for lot in locked]
+    lifecycle.settle_holds(ids)
     announce(ids)
     return recall
 
@@ -480,36 +554,102 @@ def open_recall(*, batch: Batch, reason: str, actor) -> Recall:
 def close_recall(*, recall: Recall, actor, note: str = "") -> Recall:
     """Close an open recall and lift its holds.
 
-    Side effects: sets closed_at/closed_by/close_note; for every batch it held that no other open
-    recall holds, restores the status it had before; a batch another open recall still holds
-    stays held (recalled if that recall is on the batch itself, else on hold); announces every
-    batch it held. Refuses (NotAllowed) a caller who may not recall the lot and
-    (RecallStateError) a recall already closed.
+    Side effects: locks the recall row, then the lots it held (primary-key order); sets
+    closed_at/closed_by/close_note; gives every lot it held the status its remaining holds call
+    for (lifecycle.settle_holds: still recalled or on hold while another open recall or safety
+    hold holds it, else the status it was held in); announces every batch it held. Refuses
+    (NotAllowed) a caller who may not close it (permissions.may_close_recall: only the
+    organisation that opened it) and (RecallStateError) a recall already closed.
     """
     recall = Recall.objects.select_for_update().get(pk=recall.pk)
     if not recall.is_open:
         raise RecallStateError(_("This recall is already closed."))
-    if not may_open_recall(actor, recall.batch):
+    if not may_close_recall(actor, recall):
         raise NotAllowed(_("You may not close the recall of lot %(lot)s.") % {"lot": recall.batch.lot_code})
+    ids = list(recall.holds.values_list("batch_id", flat=True))
+    _lock_lots(ids)
     recall.closed_at, recall.closed_by, recall.close_note = timezone.now(), actor, note
     recall.save(update_fields=["closed_at", "closed_by", "close_note"])
-    holds = list(recall.holds.order_by("batch_id").values_list("batch_id", "previous_status"))
-    ids = [pk for pk, _status in holds]
-    list(Batch.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
-    still_held = set(
-        RecallHold.objects.filter(recall__closed_at__isnull=True, batch_id__in=ids).values_list("batch_id", flat=True)
-    )
-    still_recalled = set(Recall.objects.open().filter(batch_id__in=ids).values_list("batch_id", flat=True))
-    by_status: dict[str, list[int]] = {}
-    for pk, previous in holds:
-        if pk in still_recalled:
-            status = Batch.Status.RECALLED
-        elif pk in still_held:
-            status = Batch.Status.ON_HOLD
-        else:
-            status = previous
-        by_status.setdefault(status, []).append(pk)
-    for status, pks in by_status.items():
-        Batch.objects.filter(pk__in=pks).update(status=status)
+    lifecycle.settle_holds(ids)
     announce(ids)
     return recall
+
+
+# ---------------------------------------------------------------------------------------------
+# Safety holds (issue 12): a failed quality test holds the lot and what was made from it at once;
+# someone who may decide it (permissions.may_decide_hold: those who may recall the lot) releases
+# it or turns the hold into a recall. Both decisions are recorded as a hold_decision event in the
+# lot's village chain.
+
+
+class HoldStateError(errors.Conflict):
+    """The hold cannot change that way (deciding a hold already decided)."""
+
+
+def _open_safety_hold(*, batch: Batch, test: TraceEvent, actor, lots: list[Batch]) -> Hold:
+    """Hold `batch` and `lots` (made from it) after the failed test `test`. Caller holds the locks."""
+    data = test.data
+    reason = _("Failed quality test %(test)s (%(lab)s): %(result)s") % {
+        "test": data.get("test") or data.get("name") or "",
+        "lab": data.get("lab") or "",
+        "result": data.get("result"),
+    }
+    hold = Hold.objects.create(batch=batch, test_event=test, reason=reason, opened_by=actor)
+    ids = [batch.pk, *(lot.pk for lot in lots)]
+    HoldLot.objects.bulk_create(HoldLot(hold=hold, batch_id=pk) for pk in ids)
+    lifecycle.settle_holds(ids)
+    announce(ids)
+    return hold
+
+
+@transaction.atomic
+def decide_hold(*, hold: Hold, decision: str, actor, note: str = "") -> Hold:
+    """Release a safety hold, or turn it into a recall of the tested lot (decision released or
+    recalled).
+
+    Side effects: locks the hold row, then its lots (primary-key order), then re-reads whether it
+    is still open, so two decisions at once record one; for `recalled` opens a recall of the lot
+    (open_recall, with the hold's reason and the note) or, when one is already open, links it;
+    records who decided, when and why, and a hold_decision event (lines: the held lots) in the
+    lot's village chain; gives every lot the status its remaining holds call for (a lot another
+    hold or a recall still holds stays held); announces the lots. Refuses (NotAllowed) a caller
+    who may not recall the lot, (HoldStateError) a hold already decided or an unknown decision.
+    """
+    if decision not in Hold.Decision.values:
+        raise HoldStateError(_('Unknown decision "%(decision)s": release or recall.') % {"decision": decision})
+    hold = Hold.objects.select_for_update().select_related("batch__farm__village").get(pk=hold.pk)
+    if not may_decide_hold(actor, hold):
+        raise NotAllowed(_("You may not decide the hold of lot %(lot)s.") % {"lot": hold.batch.lot_code})
+    if not hold.is_open:
+        raise HoldStateError(_("This hold is already decided."))
+    ids = list(hold.lots.values_list("batch_id", flat=True))
+    if decision == Hold.Decision.RECALLED:
+        recall = Recall.objects.open().filter(batch=hold.batch).first()
+        if recall is None:
+            recall = open_recall(batch=hold.batch, reason=f"{hold.reason}\n{note}".strip(), actor=actor)
+        hold.recall = recall
+    lots = _lock_lots(ids)
+    village = hold.batch.farm.village
+    event, _created = record_event(
+        kind=TraceEvent.Kind.HOLD_DECISION,
+        village=village,
+        farm=hold.batch.farm,
+        occurred_at=timezone.now(),
+        lines=[(lot, EventBatch.Role.SUBJECT, None, "") for lot in lots],
+        actor=actor,
+        data={
+            "decision": decision,
+            "note": note,
+            "reason": hold.reason,
+            "failed_test": str(hold.test_event.client_id),
+            **({"recall": hold.recall.pk} if hold.recall else {}),
+        },
+        location_name=hold.batch.farm.name_zh,
+        location_gln=village.gln or "",
+    )
+    hold.decision, hold.decided_by, hold.decided_at = decision, actor, timezone.now()
+    hold.decision_note, hold.decision_event = note, event
+    hold.save(update_fields=["decision", "decided_by", "decided_at", "decision_note", "decision_event", "recall"])
+    lifecycle.settle_holds(ids)
+    announce(ids)
+    return hold

@@ -100,6 +100,7 @@ class Trace:
         # The columns hold both directions; a one-way trace shows its own side only.
         self._backward = direction in ("both", "backward")
         self._forward = direction in ("both", "forward")
+        self._limited = False
 
     @cached_property
     def ancestors(self) -> list[Lot]:
@@ -119,11 +120,29 @@ class Trace:
 
     @property
     def ancestor_count(self) -> int:
+        if self._limited:
+            return len(self.ancestors)
         return self._columns.count(1) if self._backward else 0
 
     @property
     def descendant_count(self) -> int:
+        if self._limited:
+            return len(self.descendants)
         return self._columns.count(2) if self._forward else 0
+
+    def limited_to(self, *, lot_ids: set[int], shipments: set[str]) -> "Trace":
+        """The same trace showing only the lots of `lot_ids` (and the traced lot), the links
+        between lots it shows, and the shipments whose codes are in `shipments`: the part of a
+        trace someone who may not see all of it is shown (traceability.permissions.visible_trace)."""
+        limited = Trace(lot=self.lot, direction=self.direction, columns=self._columns)
+        limited._limited = True
+        # Filled here, the cached properties are never computed from the columns.
+        limited.ancestors = [lot for lot in self.ancestors if lot.id in lot_ids]
+        limited.descendants = [lot for lot in self.descendants if lot.id in lot_ids]
+        shown = {lot.lot_code for lot in (self.lot, *limited.ancestors, *limited.descendants)}
+        limited.links = [link for link in self.links if link.input_lot in shown and link.output_lot in shown]
+        limited.shipments = [stop for stop in self.shipments if stop.shipment in shipments]
+        return limited
 
     @property
     def lot_codes(self) -> list[str]:

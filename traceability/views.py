@@ -1,8 +1,9 @@
 """Staff pages for traces, recalls and exports.
 
-Scope in one place: a lot is found through Batch.objects.visible_to(user) (auditors all, village
-members their villages' lots, retailer staff their supplier villages' lots); anything else is a
-404. Recalls are opened and closed through traceability.services, which check who may.
+Who may do what is asked of traceability.permissions: a lot is traced and exported only by
+those who may trace it (anything else is a 404), and they see only their part of it
+(permissions.visible_trace). Recalls are opened and closed through traceability.services, which
+ask the same module.
 """
 
 from urllib.parse import quote
@@ -16,8 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from api.errors import refused
-from farms.models import Membership
-from traceability import exports, services
+from traceability import exports, permissions, services
 from traceability.models import Batch, Recall
 from traceability.trace import DIRECTIONS, trace_lot
 
@@ -38,13 +38,18 @@ def _visible_lot(user, lot_code: str) -> Batch:
     return get_object_or_404(Batch.objects.visible_to(user).select_related("farm__village", "crop"), lot_code=lot_code)
 
 
+def _traceable_lot(user, lot_code: str) -> Batch:
+    lots = permissions.traceable_lots(user).select_related("farm__village", "crop")
+    return get_object_or_404(lots, lot_code=lot_code)
+
+
 def _may_trace(user) -> bool:
-    return Batch.objects.visible_to(user).exists()
+    return permissions.traceable_lots(user).exists()
 
 
 @login_required
 def trace(request: HttpRequest) -> HttpResponse:
-    if not _may_trace(request.user):
+    if not permissions.roles(request.user).any:
         raise Http404
     lot_code = request.GET.get("lot", "").strip()
     direction = request.GET.get("direction", "both")
@@ -52,14 +57,14 @@ def trace(request: HttpRequest) -> HttpResponse:
         direction = "both"
     context = {"lot_code": lot_code, "direction": direction, "directions": DIRECTIONS, "formats": list(EXPORTS)}
     if lot_code:
-        batch = _visible_lot(request.user, lot_code)
-        result = trace_lot(batch, direction=direction)
+        batch = _traceable_lot(request.user, lot_code)
+        result = permissions.visible_trace(request.user, trace_lot(batch, direction=direction))
         context.update(
             batch=batch,
             trace=result,
             shown=_first_rows(result),
             rows_shown=ROWS_SHOWN,
-            may_recall=services.may_open_recall(request.user, batch),
+            may_recall=permissions.may_open_recall(request.user, batch),
             open_recalls=list(batch.recalls.open()),
         )
     return render(request, "traceability/trace.html", context)
@@ -98,9 +103,10 @@ def export(request: HttpRequest, name: str) -> HttpResponse:
     lot_code = request.GET.get("lot", "").strip()
     lot_ids = None
     if lot_code:
-        batch = _visible_lot(request.user, lot_code)
-        lot_ids = exports.lot_closure(batch)
-        events = exports.events_for_lot(batch, lot_ids)
+        batch = _traceable_lot(request.user, lot_code)
+        closure = exports.lot_closure(batch)
+        events = exports.events_for_lot(batch, closure)
+        lot_ids = permissions.visible_lot_ids(request.user, closure)
         stem = lot_code
     else:
         try:
@@ -110,8 +116,7 @@ def export(request: HttpRequest, name: str) -> HttpResponse:
             context = {"error": str(error), "directions": DIRECTIONS, "formats": list(EXPORTS)}
             return render(request, "traceability/trace.html", context, status=400)
         stem = f"{start:%Y%m%d}-{end:%Y%m%d}"
-    if not Membership.objects.sees_everything(request.user):
-        events = events.filter(lines__batch__in=Batch.objects.visible_to(request.user)).distinct()
+    events = permissions.exportable_events(request.user, events)
     response = HttpResponse(render_export(events, lot_ids=lot_ids), content_type=content_type)
     kind, extension = name.split(".")
     response["Content-Disposition"] = f'attachment; filename="{kind}-{stem}.{extension}"'
@@ -126,7 +131,7 @@ def _recalls(user):
 
 @login_required
 def recall_list(request: HttpRequest) -> HttpResponse:
-    if not _may_trace(request.user):
+    if not permissions.roles(request.user).any:
         raise Http404
     return render(request, "traceability/recall_list.html", {"recalls": _recalls(request.user)})
 
@@ -135,7 +140,7 @@ def recall_list(request: HttpRequest) -> HttpResponse:
 def recall_detail(request: HttpRequest, pk: int) -> HttpResponse:
     recall = get_object_or_404(_recalls(request.user), pk=pk)
     holds = recall.holds.select_related("batch__crop").order_by("batch__lot_code")
-    result = trace_lot(recall.batch, direction="forward")
+    result = permissions.visible_trace(request.user, trace_lot(recall.batch, direction="forward"))
     context = {
         "recall": recall,
         "holds": holds[:ROWS_SHOWN],
@@ -143,7 +148,7 @@ def recall_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "trace": result,
         "shipments": result.shipments[:ROWS_SHOWN],
         "rows_shown": ROWS_SHOWN,
-        "may_close": recall.is_open and services.may_open_recall(request.user, recall.batch),
+        "may_close": recall.is_open and permissions.may_close_recall(request.user, recall),
     }
     return render(request, "traceability/recall_detail.html", context)
 
@@ -174,6 +179,7 @@ def recall_close(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def recall_export(request: HttpRequest, pk: int) -> HttpResponse:
     recall = get_object_or_404(_recalls(request.user), pk=pk)
-    response = HttpResponse(exports.recall_csv(recall), content_type="text/csv; charset=utf-8")
+    shown = permissions.visible_trace(request.user, trace_lot(recall.batch, direction="forward"))
+    response = HttpResponse(exports.recall_csv(recall, trace=shown), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="recall-{recall.pk}-{recall.batch.lot_code}.csv"'
     return response

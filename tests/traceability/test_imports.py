@@ -59,7 +59,7 @@ class ImportServiceTests(TestCase):
                 (5, "farm 王家果园 has no field “北坡”"),
                 (5, "quantity “-3” is not a positive number"),
                 (5, "unit “斤” is not one of kg, box, crate, piece"),
-                (5, "the harvest date is before the planting date"),
+                (5, "The harvest date cannot be before the planting date."),  # the form's rule and words
             ],
         )
 

@@ -8,9 +8,10 @@ from django.utils import timezone
 from traceability.trace import trace_lot
 
 
-def recall_csv(recall) -> bytes:
-    """The recall record: who, when, why, what was held and which shipments and stores received it."""
-    trace = trace_lot(recall.batch, direction="forward")
+def recall_csv(recall, *, trace=None) -> bytes:
+    """The recall record: who, when, why, what was held and which shipments and stores received it
+    (those of `trace`, the recalled lot's forward trace, by default all of it)."""
+    trace = trace or trace_lot(recall.batch, direction="forward")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     local = timezone.localtime

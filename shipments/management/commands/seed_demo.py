@@ -96,6 +96,8 @@ class Command(BaseCommand):
                     "storage_advice_zh": store_zh,
                     "storage_advice_en": store_en,
                     "gtin": with_check_digit(gtin_body),
+                    "storage_min_c": Decimal(demo.STORAGE_C[code][0]),
+                    "storage_max_c": Decimal(demo.STORAGE_C[code][1]),
                 },
             )
         return crops
