@@ -133,11 +133,21 @@ class DigitalLinkRequestTests(DigitalLinkLabelFixture):
         no_gtin = services.create_shipment(origin_village=self.village, store=self.shipment.store)
         other = self.second.crop.__class__.objects.create(code="BAM", name_zh="竹笋")
         bamboo = self.second.__class__.objects.create(
-            farm=self.second.farm, crop=other, lot_code="XJ-BAM-20260614-001", quantity=5, status="harvested"
+            farm=self.second.farm,
+            crop=other,
+            lot_code="XJ-BAM-20260614-001",
+            quantity=5,
+            status="harvested",
+            harvested_on=date(2026, 6, 14),
         )
         services.add_item(shipment=no_gtin, batch=bamboo, quantity=1)
         long_lot = self.second.__class__.objects.create(
-            farm=self.second.farm, crop=self.batch.crop, lot_code="XJ-WAX-20260614-000000001", quantity=5
+            farm=self.second.farm,
+            crop=self.batch.crop,
+            lot_code="XJ-WAX-20260614-000000001",
+            quantity=5,
+            status="harvested",
+            harvested_on=date(2026, 6, 14),
         )
         with_long = services.create_shipment(origin_village=self.village, store=self.shipment.store)
         services.add_item(shipment=with_long, batch=long_lot, quantity=1)
