@@ -314,6 +314,9 @@ RETAILERS = [
         "name_zh": "鲜到家超市",
         "name_en": "FreshHome Market",
         "gln_body": "952000000100",
+        "gs1_company_prefix": "9520000001",  # GS1's 952 range for examples; its GLNs start with it
+        "label_qr": "item",
+        "label_date": "17",
         "suppliers": ["XJ", "XW", "SG"],
         "stores": [
             ("上海静安店", "Shanghai Jing'an", "上海", "Shanghai", "静安区南京西路 1266 号", "952000000101"),
@@ -324,6 +327,7 @@ RETAILERS = [
         "name_zh": "绿源生鲜",
         "name_en": "GreenSource Fresh",
         "gln_body": "952000000200",
+        "gs1_company_prefix": "9520000002",
         "suppliers": ["SG", "WC"],
         "stores": [
             ("北京朝阳店", "Beijing Chaoyang", "北京", "Beijing", "朝阳区建国路 89 号", "952000000201"),
