@@ -1,17 +1,21 @@
-"""Load the consumer page and a bare Django view under the same gunicorn and the same wrk load.
+"""Load the consumer page and two bare Django views under the same gunicorn and the same wrk load.
 
-    .venv/bin/python bench/scan_page.py            # about 40 seconds
+    .venv/bin/python bench/scan_page.py            # about 60 seconds
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/trace_bench REDIS_URL=redis://127.0.0.1:6379/3 \
-        .venv/bin/python bench/scan_page.py --rounds 3 --duration 5
+        .venv/bin/python bench/scan_page.py --rounds 3 --duration 5 --port 8130
 
 Creates and migrates its own PostgreSQL database (trace_bench unless DATABASE_URL says otherwise),
 seeds one delivered shipment with three batches, their events and recipes through the project's
-services, starts gunicorn on a loopback port with DEBUG=0, then runs `wrk --latency` against
-/healthz (touches no database) and against the shipment's page (every request inserts a Scan
-row). Prints requests/s, p50 and p99 for both, errors and non-2xx responses, and the ratio.
-Exits non-zero on any error or non-2xx response, and with --strict also when the page serves less
-than half the bare view's throughput (on a shared machine the ratio moves with the neighbours'
-load, so `make bench` does not fail on it by default).
+services, starts gunicorn on a loopback port with DEBUG=0 for the project and, with the same
+gunicorn options on the next port, the one-file bare application of bench/_bare_app.py (no
+middleware, no database). Then it runs `wrk --latency` in turn against the bare application, the
+project's /healthz (touches no database, goes through every middleware) and the shipment's page
+(every request records a scan). Prints requests/s, p50 and p99 for each, the CPU time its
+gunicorn workers spent per request (from /proc: steadier than throughput when neighbours load the
+machine), errors and non-2xx responses, and the page's ratio against both baselines. Exits
+non-zero on any error or non-2xx response or a missing Scan row, and with --strict also when the
+page serves less than half of /healthz's throughput (on a shared machine the ratio moves with the
+neighbours' load, so `make bench` does not fail on it by default).
 """
 
 import argparse
@@ -129,7 +133,7 @@ def seed() -> str:
     return shipment.public_code
 
 
-def wait_until_up(url: str, seconds: float = 15) -> None:
+def wait_until_up(url: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -148,15 +152,33 @@ def to_ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 
 
-def run_wrk(url: str, args) -> dict:
+def workers_cpu_seconds(master_pid: int) -> float:
+    """CPU time (user and system) spent so far by the worker processes of a gunicorn master, from
+    Linux's /proc: the neighbours' load stretches throughput but not the CPU a request costs."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == master_pid:  # ppid; then utime and stime are fields 14 and 15 of stat
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(url: str, args, master_pid: int) -> dict:
+    cpu_before = workers_cpu_seconds(master_pid)
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency"]
     command += ["-H", f"User-Agent: {WECHAT_UA}", "-H", "Accept-Language: zh-CN,zh;q=0.9", url]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    cpu = workers_cpu_seconds(master_pid) - cpu_before
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "requests": requests,
+        "cpu_us": cpu / requests * 1e6 if requests else 0.0,
         "p50": to_ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),
         "p99": to_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),
         "errors": sum(int(n) for n in errors.groups()) if errors else 0,
@@ -179,12 +201,16 @@ def main() -> int:
     )
     parser.add_argument("--gunicorn-threads", type=int, default=4, help="threads per gthread worker (default 4)")
     parser.add_argument("--strict", action="store_true", help="also exit 1 when the ratio is below the target")
+    parser.add_argument(
+        "--port", type=int, default=0, help="the project's port; the bare app takes the next (default: free ports)"
+    )
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "").strip() or DEFAULT_DB
     if not database_url.startswith("postgres"):
         raise SystemExit("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://... (default trace_bench).")
-    port = free_port()
+    port = args.port or free_port()
+    bare_port = args.port + 1 if args.port else free_port()
     env = {
         **os.environ,
         "DEBUG": "0",
@@ -212,23 +238,32 @@ def main() -> int:
     scans_before = Scan.objects.count()
     connections.close_all()
 
-    gunicorn = [
-        str(Path(sys.executable).with_name("gunicorn")),
-        "config.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(args.workers),
-        "--worker-class",
-        args.worker_class,
-        *(["--threads", str(args.gunicorn_threads)] if args.worker_class == "gthread" else []),
-        "--log-level",
-        "warning",
+    def gunicorn(app: str, bind_port: int, *options: str) -> subprocess.Popen:
+        command = [
+            str(Path(sys.executable).with_name("gunicorn")),
+            *options,
+            app,
+            "--bind",
+            f"127.0.0.1:{bind_port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            args.worker_class,
+            *(["--threads", str(args.gunicorn_threads)] if args.worker_class == "gthread" else []),
+            "--log-level",
+            "warning",
+        ]
+        return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+
+    servers = [
+        gunicorn("config.wsgi:application", port),
+        gunicorn("_bare_app:application", bare_port, "--chdir", str(ROOT / "bench")),
     ]
-    server = subprocess.Popen(gunicorn, cwd=ROOT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+    bare_url = f"http://127.0.0.1:{bare_port}/"
     try:
         wait_until_up(f"{base}/healthz")
+        wait_until_up(bare_url)
         page_url = f"{base}/s/{code}"
         for language in ("zh-CN", "en"):  # fill each worker's page cache, as steady state would
             for _ in range(args.workers * 2):
@@ -236,24 +271,27 @@ def main() -> int:
                 with urllib.request.urlopen(request, timeout=5) as response:
                     body = response.read()
                     assert response.status == 200 and (b"Genuine" in body or "正品".encode() in body), "page broken"
-        # Alternate the two URLs: on a shared machine the background load drifts, and a ratio of
+        # Take the URLs in turn: on a shared machine the background load drifts, and a ratio of
         # back-to-back runs is steadier than a ratio of two distant ones.
         rounds = []
+        targets = ((bare_url, servers[1].pid), (f"{base}/healthz", servers[0].pid), (page_url, servers[0].pid))
         for _ in range(args.rounds):
-            rounds.append((run_wrk(f"{base}/healthz", args), run_wrk(page_url, args)))
+            rounds.append(tuple(run_wrk(url, args, pid) for url, pid in targets))
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+        for server in servers:
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
 
     # Every page request counts as a scan; the workers write them in batches and the last ones
     # at their graceful exit. wrk counts completed responses only, so a few in-flight requests at
     # the end of each round may add rows, but none may be missing.
     warmup = 2 * 2 * args.workers
-    page_requests = warmup + sum(page["requests"] for _bare, page in rounds)
+    page_requests = warmup + sum(page["requests"] for *_bare, page in rounds)
     scans_written = Scan.objects.count() - scans_before
     connections.close_all()
     # gunicorn inherits REDIS_URL from `env` (this process's environment).
@@ -261,29 +299,38 @@ def main() -> int:
     threads = f" x {args.gunicorn_threads} threads" if args.worker_class == "gthread" else ""
     print(
         f"gunicorn {args.worker_class} {args.workers} workers{threads}; wrk -t{args.threads} -c{args.connections} "
-        f"-d{args.duration}s x {args.rounds} alternating rounds; PostgreSQL "
+        f"-d{args.duration}s x {args.rounds} rounds of the three URLs in turn; PostgreSQL "
         f"{urlsplit(database_url).path.lstrip('/')}; cache {cache}; {os.cpu_count()} CPUs"
     )
-    print(f"{'round':<7}{'url':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}{'errors':>8}{'non-2xx':>9}")
-    ratios = []
-    for number, (bare, page) in enumerate(rounds, 1):
-        for name, row in (("/healthz (bare)", bare), ("/s/<code> (page)", page)):
+    print(
+        f"{'round':<7}{'url':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}{'errors':>8}{'non-2xx':>9}"
+        f"{'cpu µs/req':>12}"
+    )
+    names = ("bare app", "/healthz", "/s/<code> (page)")
+    to_bare, to_healthz = [], []
+    for number, (bare, healthz, page) in enumerate(rounds, 1):
+        for name, row in zip(names, (bare, healthz, page), strict=True):
             print(
                 f"{number:<7}{name:<22}{row['rps']:>9.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"
-                f"{row['requests']:>10}{row['errors']:>8}{row['non_2xx']:>9}"
+                f"{row['requests']:>10}{row['errors']:>8}{row['non_2xx']:>9}{row['cpu_us']:>12.0f}"
             )
-        ratios.append(page["rps"] / bare["rps"] if bare["rps"] else 0.0)
-    ratio = statistics.median(ratios)
-    failures = sum(row["errors"] + row["non_2xx"] for pair in rounds for row in pair)
-    medians = {
-        name: {key: statistics.median(pair[index][key] for pair in rounds) for key in ("rps", "p50", "p99")}
-        for index, name in enumerate(("bare", "page"))
-    }
-    for name, row in medians.items():
-        print(f"median {name}: {row['rps']:.0f} req/s, p50 {row['p50']:.2f} ms, p99 {row['p99']:.2f} ms")
+        to_bare.append(page["rps"] / bare["rps"] if bare["rps"] else 0.0)
+        to_healthz.append(page["rps"] / healthz["rps"] if healthz["rps"] else 0.0)
+    failures = sum(row["errors"] + row["non_2xx"] for trio in rounds for row in trio)
+    for index, name in enumerate(("bare app", "/healthz", "page")):
+        row = {key: statistics.median(trio[index][key] for trio in rounds) for key in ("rps", "p50", "p99", "cpu_us")}
+        print(
+            f"median {name}: {row['rps']:.0f} req/s, p50 {row['p50']:.2f} ms, p99 {row['p99']:.2f} ms, "
+            f"workers' CPU {row['cpu_us']:.0f} µs per request"
+        )
+    ratio = statistics.median(to_healthz)
     verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
     print(
-        f"ratio page/bare per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {ratio:.2f}, "
+        f"ratio page/bare app per round: {', '.join(f'{r:.2f}' for r in to_bare)}; "
+        f"median {statistics.median(to_bare):.2f}"
+    )
+    print(
+        f"ratio page/healthz per round: {', '.join(f'{r:.2f}' for r in to_healthz)}; median {ratio:.2f}, "
         f"{verdict} the target of {TARGET_RATIO}; errors and non-2xx: {failures}"
     )
     print(f"scan rows written: {scans_written} for {page_requests} page requests answered")

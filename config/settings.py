@@ -166,7 +166,8 @@ if REDIS_URL:
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "trace"),
             # Without timeouts a Redis host that drops packets holds every request until the
             # kernel gives up (minutes); with them the consumer page falls back to the database
-            # (shipments.public_cache). Redis answers in well under a millisecond.
+            # (shipments.public_cache, whose own Redis client takes these OPTIONS too). Redis
+            # answers in well under a millisecond.
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
         }
     }
@@ -223,7 +224,7 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 
-# The consumer page writes Scan rows in small batches (shipments.scan_writer): at most this many
+# The consumer page writes Scan rows in small batches (shipments.scans): at most this many
 # rows, or rows this many seconds old, wait in a process. 1 writes every scan at once.
 SCAN_BATCH_SIZE = env_int("SCAN_BATCH_SIZE", 20, minimum=1)
 SCAN_FLUSH_SECONDS = env_int("SCAN_FLUSH_SECONDS", 1, minimum=0)

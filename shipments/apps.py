@@ -7,5 +7,5 @@ class ShipmentsConfig(AppConfig):
     verbose_name = _("Shipments and stores")
 
     def ready(self) -> None:
-        # Connects the consumer page's cache invalidation to batches_changed and model saves.
-        from shipments import public_cache  # noqa: F401
+        # Connects the consumer page's invalidation to batches_changed and model saves.
+        from shipments import page_invalidation  # noqa: F401

@@ -1,8 +1,9 @@
 """The consumer's origin-and-recipe page and the shipment's QR images: the URL printed on every crate.
 
-Anonymous and hot. The page body is kept per shipment and language (shipments.public_cache);
-only the authenticity figures are filled in per request. What the page may show is decided
-here, in one place: no phone numbers, grower names, user names, internal notes or integer ids.
+Anonymous and hot. The page body is kept per shipment and language (shipments.public_cache,
+made stale by shipments.page_invalidation); only the authenticity figures are filled in per
+request, from shipments.scans, where a scan is counted. What the page may show is decided here,
+in one place: no phone numbers, grower names, user names, internal notes or integer ids.
 
 The grower's personal name is left out on purpose: under China's PIPL a person's name is personal
 information, and publishing it to anyone who scans a crate needs a consent the model does not
@@ -24,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from farms.models import Recipe, localized
-from shipments import public_cache, qr, scan_writer
+from shipments import public_cache, qr, scans
 from shipments.models import CODE_ALPHABET, CODE_LENGTH, Shipment
 from shipments.useragents import client_family, is_bot
 from traceability import lifecycle
@@ -113,16 +114,15 @@ def _not_found(language: str, switched: bool) -> HttpResponse:
 
 @require_safe
 def page(request: HttpRequest, code: str) -> HttpResponse:
-    """The consumer page. Cached: one round trip to the shared cache and no query but the batched
-    scan INSERT (see scan_writer). Unknown code: one indexed query; a code that cannot exist: none.
-    The shared cache unreachable: rendered and counted from the database."""
+    """The consumer page. Cached: one round trip to the shared cache and no query but, once per
+    batch of scans, their INSERT (see shipments.scans). Unknown code: one indexed query; a code
+    that cannot exist: none. The shared cache unreachable: rendered and counted from the database."""
     language, switched = _language(request)
     with translation.override(language):
         code = normalized_code(code)
         if code is None:
             return _not_found(language, switched)
-        record = _counts_as_scan(request, switched)
-        seen = public_cache.visit(code, counting=record)
+        seen = scans.visit(code, counting=_counts_as_scan(request, switched))
         entry = None if seen.offline else public_cache.pages.get(code, language, seen.version)
         if entry is None:
             entry = _render_page(code, language)
@@ -130,13 +130,8 @@ def page(request: HttpRequest, code: str) -> HttpResponse:
                 return _not_found(language, switched)
             if not seen.offline:
                 public_cache.pages.keep(code, language, seen.version, entry)
-        if record:
-            scan_writer.add(
-                shipment_id=entry["id"],
-                language=language,
-                client=client_family(request.headers.get("User-Agent", "")),
-            )
-        count, first = public_cache.scan_counts(code, entry["id"], seen)
+        client = client_family(request.headers.get("User-Agent", "")) if seen.scan else ""
+        count, first = scans.record(seen, shipment_id=entry["id"], language=language, client=client)
         response = HttpResponse(entry["head"] + _scan_block(count, first).encode() + entry["tail"])
     return _finish(response, language, switched)
 

@@ -98,7 +98,6 @@ def add_item(*, shipment: Shipment, batch: Batch, quantity: Decimal) -> Shipment
     if not created:
         item.quantity += quantity
         item.save(update_fields=["quantity"])
-    announce([batch.pk])
     return item
 
 
@@ -118,7 +117,6 @@ def remove_item(*, item: ShipmentItem) -> None:
         )
     release(batch_id=current.batch_id, quantity=current.quantity)
     current.delete()
-    announce([current.batch_id])
 
 
 def _movement_event(shipment: Shipment, kind: str, when, actor) -> None:
@@ -193,7 +191,6 @@ def cancel_shipment(*, shipment: Shipment, actor=None) -> Shipment:
     shipment.status = Shipment.Status.CANCELLED
     shipment.cancelled_at = timezone.now()
     shipment.save(update_fields=["status", "cancelled_at"])
-    announce(item.batch_id for item in items)
     return shipment
 
 

@@ -36,3 +36,14 @@ def _empty_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _no_scans_waiting():
+    """The consumer page writes Scan rows in batches (shipments.scans): rows a test left waiting
+    belong to its rolled-back transaction and must not be written by a later test."""
+    from shipments import scans
+
+    scans.waiting.clear()
+    yield
+    scans.waiting.clear()

@@ -1,18 +1,17 @@
-"""The consumer page's cache with several servers: page bodies in each process's memory, version
-tokens and scan counters in the shared Redis, and what happens when Redis does not answer."""
+"""The consumer page's cache (shipments/public_cache.py): page bodies in each process's memory,
+the client of the shared Redis, and what happens when Redis does not answer. How the shared
+tokens make kept pages stale is in test_page_invalidation.py; the shared scan counter in
+test_scans.py."""
 
 import re
 import socket
-from contextlib import contextmanager
-from datetime import datetime
+import threading
 from unittest import mock
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.cache import cache
 from django.test import SimpleTestCase, TestCase, override_settings
 from django.utils import translation
-from redis import Redis
 from redis.connection import Connection
 
 from shipments import public_cache
@@ -34,30 +33,9 @@ RECALL = "Recall: do not eat this product"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-@contextmanager
-def redis_commands():
-    """The names of the commands sent to Redis meanwhile, in order."""
-    sent = []
-    send = Redis.execute_command
-
-    def spy(client, *args, **options):
-        sent.append(args[0])
-        return send(client, *args, **options)
-
-    with mock.patch.object(Redis, "execute_command", spy):
-        yield sent
-
-
 def scanned(response) -> int:
     """The scan count the page shows."""
     return int(re.search(r"Scanned (\d+) times?\b", response.content.decode()).group(1))
-
-
-@contextmanager
-def server(memory: public_cache.PageMemory):
-    """Serve the requests made meanwhile as another app server would: its own page memory."""
-    with mock.patch.object(public_cache, "pages", memory):
-        yield
 
 
 class ConsumerPage:
@@ -73,77 +51,6 @@ class ConsumerPage:
 
     def get(self, url=None):
         return self.client.get(url or self.shipment.public_path, HTTP_USER_AGENT=WECHAT_UA, HTTP_ACCEPT_LANGUAGE="en")
-
-
-@requires_redis
-class SharedRedisTests(ConsumerPage, TestCase):
-    def setUp(self):
-        super().setUp()
-        self.second = public_cache.PageMemory()
-
-    def test_a_kept_page_costs_one_redis_command_and_the_scan_insert(self):
-        self.get()
-        with redis_commands() as sent, self.assertNumQueries(1):
-            response = self.get()
-        self.assertEqual(sent, ["EVALSHA"])
-        self.assertEqual(scanned(response), 2)
-
-    def test_a_recall_shows_at_once_on_a_server_that_kept_the_page(self):
-        self.assertNotContains(self.get(), RECALL)
-        with server(self.second):
-            self.assertNotContains(self.get(), RECALL)
-            with self.assertNumQueries(1):  # kept by the second server
-                self.assertNotContains(self.get(), RECALL)
-        with self.captureOnCommitCallbacks(execute=True):
-            trace.open_recall(batch=self.batch, reason="Pesticide above limit", actor=self.carol)
-        self.assertContains(self.get(), RECALL)
-        with server(self.second):
-            self.assertContains(self.get(), RECALL)
-
-    def test_a_new_event_shows_on_both_servers(self):
-        self.get()
-        with server(self.second):
-            self.get()
-        with self.captureOnCommitCallbacks(execute=True):
-            trace.record_batch_event(
-                batch=self.batch,
-                kind="cooling",
-                occurred_at=datetime(2026, 6, 12, 9, 0, tzinfo=SHANGHAI),
-                data={"temperature_c": 3.5},
-            )
-        self.assertContains(self.get(), "3.5 °C")
-        with server(self.second):
-            self.assertContains(self.get(), "3.5 °C")
-
-    def test_scans_on_two_servers_are_counted_once_each_in_one_shared_counter(self):
-        shown = []
-        for memory in (public_cache.pages, self.second, public_cache.pages, self.second):
-            with server(memory):
-                shown.append(scanned(self.get()))
-        self.assertEqual(shown, [1, 2, 3, 4])
-        self.assertEqual(cache.get(f"pub:scans:{self.shipment.public_code}"), 4)
-        self.assertEqual(Scan.objects.filter(shipment=self.shipment).count(), 4)
-
-    def test_an_expired_counter_is_reread_from_the_database_not_restarted(self):
-        Scan.objects.bulk_create(Scan(shipment=self.shipment, language="zh-hans", client="ios") for _ in range(5))
-        self.assertEqual(scanned(self.get()), 6)
-        cache.delete(f"pub:scans:{self.shipment.public_code}")  # as COUNTER_TTL does
-        self.assertEqual(scanned(self.get()), 7)
-        self.assertEqual(cache.get(f"pub:scans:{self.shipment.public_code}"), 7)
-
-    def test_a_head_request_reads_the_counter_without_counting(self):
-        self.get()
-        head = self.client.head(self.shipment.public_path, HTTP_USER_AGENT=WECHAT_UA)
-        self.assertEqual((head.status_code, scanned(self.get())), (200, 2))
-        self.assertEqual(cache.get(f"pub:scans:{self.shipment.public_code}"), 2)
-
-    def test_the_script_is_loaded_again_after_redis_forgot_it(self):
-        self.get()
-        Redis.from_url(settings.CACHES["default"]["LOCATION"]).script_flush()
-        with redis_commands() as sent:
-            response = self.get()
-        self.assertEqual(sent, ["EVALSHA", "SCRIPT LOAD", "EVALSHA"])
-        self.assertEqual(scanned(response), 2)
 
 
 def unused_port() -> int:
@@ -199,6 +106,36 @@ class RedisDownTests(ConsumerPage, TestCase):
         response = self.client.get(f"{self.shipment.public_path}/qr.png")
         self.assertEqual((response.status_code, response["Content-Type"]), (200, "image/png"))
         self.assertEqual(response.content[:8], b"\x89PNG\r\n\x1a\n")
+
+
+@requires_redis
+class SharedRedisTests(SimpleTestCase):
+    def test_each_thread_makes_its_client_once(self):
+        mine = [public_cache.shared_redis(), public_cache.shared_redis()]
+        theirs = []
+        thread = threading.Thread(target=lambda: theirs.append(public_cache.shared_redis()))
+        thread.start()
+        thread.join()
+        self.assertIs(mine[0], mine[1])
+        self.assertIsNot(mine[0], theirs[0])
+
+    def test_the_client_has_the_cache_timeouts_and_database(self):
+        client = public_cache.shared_redis()
+        kwargs = client.connection_pool.connection_kwargs
+        options = settings.CACHES["default"]["OPTIONS"]
+        expected_db = int(settings.CACHES["default"]["LOCATION"].rsplit("/", 1)[1])
+        self.assertEqual(
+            (kwargs["socket_connect_timeout"], kwargs["socket_timeout"], kwargs["db"]),
+            (options["socket_connect_timeout"], options["socket_timeout"], expected_db),
+        )
+
+    def test_keys_go_under_the_cache_key_prefix(self):
+        self.assertEqual(public_cache.redis_key("pub:gen"), f"{settings.CACHES['default']['KEY_PREFIX']}:pub:gen")
+
+    def test_a_cache_that_is_not_redis_is_reached_through_django(self):
+        with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}):
+            self.assertFalse(public_cache.on_redis())
+        self.assertTrue(public_cache.on_redis())
 
 
 class PageMemoryTests(SimpleTestCase):
