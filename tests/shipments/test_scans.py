@@ -22,7 +22,7 @@ ANDROID_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML
 
 def scanned(response) -> int:
     """The scan count the page shows."""
-    return int(re.search(r"Scanned (\d+) times?\b", response.content.decode()).group(1))
+    return int(re.search(r"Opened by (\d+) (?:person|people)\b", response.content.decode()).group(1))
 
 
 @contextmanager
@@ -56,6 +56,9 @@ class ScanTestCase(TestCase):
         self.addCleanup(translation.deactivate)
 
     def scan(self, user_agent: str = WECHAT_UA, language: str = "en"):
+        """A page view by another shopper each time (scans count people, not page loads)."""
+        self.shoppers = getattr(self, "shoppers", 0) + 1
+        user_agent = f"{user_agent} shopper/{self.shoppers}"
         return self.client.get(self.shipment.public_path, HTTP_USER_AGENT=user_agent, HTTP_ACCEPT_LANGUAGE=language)
 
     def rows(self) -> list[tuple[str, str]]:
