@@ -6,6 +6,8 @@ import re
 from contextlib import contextmanager
 from unittest import mock
 
+from datetime import date
+
 from django.conf import settings
 from django.core.cache import cache
 from django.test import TestCase, override_settings
@@ -14,7 +16,15 @@ from redis import Redis
 
 from shipments import public_cache, scans
 from shipments.models import Scan
-from tests.support import make_batch, make_crop, make_delivered_shipment, make_farm, make_village, requires_redis
+from tests.support import (
+    make_batch,
+    make_crop,
+    make_delivered_shipment,
+    make_farm,
+    make_user,
+    make_village,
+    requires_redis,
+)
 
 WECHAT_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148 MicroMessenger/8.0.49"
 ANDROID_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126 Mobile"
@@ -68,6 +78,56 @@ class ScanTestCase(TestCase):
 # The time-based flush is covered on its own; elsewhere it would make the writes depend on the
 # machine's speed.
 @override_settings(SCAN_FLUSH_SECONDS=3600)
+class PeopleNotPageLoadsTests(ScanTestCase):
+    """A scan is a person's first view of the day (shipments.scans.visitor)."""
+
+    def view(self, user_agent: str = WECHAT_UA, **extra):
+        return self.client.get(
+            self.shipment.public_path, HTTP_USER_AGENT=user_agent, **{"HTTP_ACCEPT_LANGUAGE": "en", **extra}
+        )
+
+    def test_reloads_and_the_language_switch_by_one_shopper_count_once(self):
+        self.assertEqual(scanned(self.view()), 1)
+        self.assertEqual(scanned(self.view()), 1)
+        self.assertEqual(scanned(self.client.get(self.shipment.public_path + "?lang=en", HTTP_USER_AGENT=WECHAT_UA)), 1)
+        self.assertEqual(scanned(self.view(HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9,en;q=0.8")), 1)  # the cookie: English
+        self.assertEqual(scanned(self.view(ANDROID_UA)), 2)  # another phone
+        self.assertEqual(scanned(self.view(REMOTE_ADDR="10.1.2.3")), 3)  # the same phone model elsewhere
+        scans.waiting.flush()
+        self.assertEqual(Scan.objects.filter(shipment=self.shipment).count(), 3)
+
+    def test_staff_previews_never_count(self):
+        self.view(ANDROID_UA)
+        from shipments.models import RetailerStaff
+
+        staff = RetailerStaff.objects.create(user=make_user("rita"), retailer=self.shipment.store.retailer).user
+        coordinator = make_user("carol", role="coordinator", village=self.shipment.origin_village)
+        for role, user in (
+            ("coordinator", coordinator),
+            ("retailer", staff),
+            ("auditor", make_user("ann", role="auditor")),
+        ):
+            self.client.force_login(user)
+            self.assertEqual(scanned(self.view()), 1, role)
+            self.client.logout()
+        scans.waiting.flush()
+        self.assertEqual(Scan.objects.count(), 1)
+
+    def test_a_visitor_is_a_hash_that_changes_every_day_and_keeps_no_address(self):
+        today = scans.visitor("CODE", "203.0.113.7", WECHAT_UA, date(2026, 6, 12))
+        self.assertEqual(today, scans.visitor("CODE", "203.0.113.7", WECHAT_UA, date(2026, 6, 12)))
+        self.assertNotEqual(today, scans.visitor("CODE", "203.0.113.7", WECHAT_UA, date(2026, 6, 13)))
+        self.assertNotEqual(today, scans.visitor("CODE", "203.0.113.8", WECHAT_UA, date(2026, 6, 12)))
+        self.assertRegex(today, r"^[0-9a-f]{24}$")
+
+    def test_the_scan_row_holds_no_address_or_user_agent(self):
+        self.view(REMOTE_ADDR="203.0.113.7")
+        scans.waiting.flush()
+        row = Scan.objects.values().get()
+        self.assertNotIn("203.0.113.7", str(row))
+        self.assertNotIn("MicroMessenger", str(row))
+
+
 class BatchedRowTests(ScanTestCase):
     def test_the_suite_runs_with_the_production_batch_size(self):
         self.assertEqual(settings.SCAN_BATCH_SIZE, 20)
