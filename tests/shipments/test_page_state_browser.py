@@ -142,7 +142,7 @@ class ConsumerPageStatesInBrowserTests(LiveServerTestCase):
                 False,
             ),
         }
-        weights = {}
+        weights, received = {}, {}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             try:
@@ -154,7 +154,6 @@ class ConsumerPageStatesInBrowserTests(LiveServerTestCase):
                         user_agent=WECHAT_UA,
                     )
                     page = context.new_page()
-                    received = {}
                     page.on("response", lambda response: received.__setitem__(response.url, response.body()))
                     for state, (shipment, texts, genuine) in cases.items():
                         url = self.live_server_url + shipment.public_path

@@ -4,9 +4,8 @@ the production batch of SCAN_BATCH_SIZE=20 rows."""
 
 import re
 from contextlib import contextmanager
-from unittest import mock
-
 from datetime import date
+from unittest import mock
 
 from django.conf import settings
 from django.core.cache import cache
