@@ -37,6 +37,7 @@ implicit transaction: one round trip, no BEGIN/COMMIT.
 """
 
 import atexit
+import functools
 import hashlib
 import hmac
 import logging
@@ -67,9 +68,13 @@ def visitor(code: str, address: str, user_agent: str, day: date) -> str:
     """Who is scanning, as far as telling reloads from people needs: a hash of the client's
     address and user agent, keyed with a secret that changes every day (derived from SECRET_KEY
     and the date, never stored), so the same person has another hash tomorrow."""
-    key = hmac.new(settings.SECRET_KEY.encode(), f"scan-visitor:{day.isoformat()}".encode(), hashlib.sha256).digest()
     text = f"{code}\n{address}\n{user_agent}".encode()
-    return hashlib.blake2b(text, key=key[:32], digest_size=12).hexdigest()
+    return hashlib.blake2b(text, key=_day_key(day, settings.SECRET_KEY), digest_size=12).hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _day_key(day: date, secret: str) -> bytes:
+    return hmac.new(secret.encode(), f"scan-visitor:{day.isoformat()}".encode(), hashlib.sha256).digest()
 
 
 def _seen(code: str, visitor_hash: str) -> str:
