@@ -3,6 +3,7 @@ English: the words a shopper sees and the badges, never "genuine" or "delivered"
 (shipments/page_state.py). Also the page's weight, measured from what the browser received."""
 
 import gzip
+import json
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ from django.utils.formats import date_format
 
 from farms.models import Recipe
 from shipments import services
-from tests.shipments.test_public_browser import CHROMIUM_ARGS, WECHAT_UA
+from tests.shipments.test_public_browser import ARTIFACTS, CHROMIUM_ARGS, WECHAT_UA
 from tests.support import make_batch, make_crop, make_farm, make_store, make_village, requires_chromium
 from traceability import services as trace
 from traceability.models import Batch
@@ -177,3 +178,6 @@ class ConsumerPageStatesInBrowserTests(LiveServerTestCase):
                 browser.close()
         # The page carries its CSS inline and loads nothing else: page + CSS under 30 KB compressed.
         self.assertLess(max(weights.values()), 30 * 1024, weights)
+        self.assertEqual(len(received), len(cases))  # nothing but the six pages was fetched
+        ARTIFACTS.mkdir(exist_ok=True)  # the figures for docs/performance.md
+        (ARTIFACTS / "page_weights.json").write_text(json.dumps({f"{s} {lang}": n for (s, lang), n in weights.items()}))
