@@ -139,6 +139,11 @@ class Store(models.Model):
     city_zh = models.CharField(_("city (Chinese)"), max_length=50)
     city_en = models.CharField(_("city (English)"), max_length=50, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
+    # Public on the consumer page: the number a shopper calls about a recall.
+    phone = models.CharField(_("customer phone"), max_length=32, blank=True)
+    # For the consumer page's village-to-store distance (no map service is asked).
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     gln = models.CharField(
         _("GLN"),
         max_length=13,

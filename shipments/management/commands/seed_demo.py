@@ -161,7 +161,7 @@ class Command(BaseCommand):
             if created:
                 retailer.supplier_villages.set([villages[c] for c in spec["suppliers"]])
                 shipping.set_company_prefix(retailer=retailer, prefix=spec["gs1_company_prefix"])
-            for name_zh, name_en, city_zh, city_en, address, gln_body in spec["stores"]:
+            for name_zh, name_en, city_zh, city_en, address, gln_body, phone, latitude, longitude in spec["stores"]:
                 Store.objects.get_or_create(
                     retailer=retailer,
                     name_zh=name_zh,
@@ -171,6 +171,9 @@ class Command(BaseCommand):
                         "city_en": city_en,
                         "address": address,
                         "gln": with_check_digit(gln_body),
+                        "phone": phone,
+                        "latitude": Decimal(latitude),
+                        "longitude": Decimal(longitude),
                     },
                 )
             retailers[spec["name_zh"]] = retailer
