@@ -11,7 +11,12 @@ def main() -> None:
         os.environ.setdefault("DEBUG", "1")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from config.startup import SettingError, exit_with
+
+    try:
+        execute_from_command_line(sys.argv)
+    except SettingError as error:
+        exit_with(error)
 
 
 if __name__ == "__main__":

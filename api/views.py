@@ -10,10 +10,10 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from api.base import StrictSerializer
+from api.throttling import ScopedRateThrottle
 
 
 class TokenRequestSerializer(StrictSerializer):

@@ -169,7 +169,8 @@ def workers_cpu_seconds(master_pid: int) -> float:
 def run_wrk(url: str, args, master_pid: int) -> dict:
     cpu_before = workers_cpu_seconds(master_pid)
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency"]
-    command += ["-H", f"User-Agent: {WECHAT_UA}", "-H", "Accept-Language: zh-CN,zh;q=0.9", url]
+    # Each request another shopper (bench/_distinct_visitors.lua), so every page view is a scan.
+    command += ["-s", str(ROOT / "bench" / "_distinct_visitors.lua"), url]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     cpu = workers_cpu_seconds(master_pid) - cpu_before
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
@@ -230,6 +231,9 @@ def main() -> int:
     import django
 
     django.setup()
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG=0 serves hashed names only
     code = seed()
     from django.db import connections
 
@@ -266,8 +270,9 @@ def main() -> int:
         wait_until_up(bare_url)
         page_url = f"{base}/s/{code}"
         for language in ("zh-CN", "en"):  # fill each worker's page cache, as steady state would
-            for _ in range(args.workers * 2):
-                request = urllib.request.Request(page_url, headers={"Accept-Language": language})
+            for index in range(args.workers * 2):
+                shopper = f"{WECHAT_UA} warm-up/{language}-{index}"
+                request = urllib.request.Request(page_url, headers={"Accept-Language": language, "User-Agent": shopper})
                 with urllib.request.urlopen(request, timeout=5) as response:
                     body = response.read()
                     assert response.status == 200 and (b"Genuine" in body or "正品".encode() in body), "page broken"

@@ -1,16 +1,20 @@
 """One settings file, read from the environment.
 
-Every helper below fails loudly with ImproperlyConfigured and says how to fix the value,
-so a typo in a deployment stops start-up instead of running with a surprise default.
+Every helper below fails loudly with SettingError and says how to fix the value, so a typo in
+a deployment stops start-up (one line, config/startup.py) instead of running with a surprise
+default.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
+
+from config.startup import SettingError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -28,7 +32,7 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: set it to one of 1/0, true/false, yes/no, on/off.")
+    raise SettingError(f"{name}={raw!r} is not a boolean: set it to one of 1/0, true/false, yes/no, on/off.")
 
 
 def env_int(name: str, default: int, *, minimum: int = 0) -> int:
@@ -38,9 +42,9 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer: set it to a whole number such as {default}.")
+        raise SettingError(f"{name}={raw!r} is not an integer: set it to a whole number such as {default}.")
     if value < minimum:
-        raise ImproperlyConfigured(f"{name}={value} is too small: it must be at least {minimum}.")
+        raise SettingError(f"{name}={value} is too small: it must be at least {minimum}.")
     return value
 
 
@@ -55,7 +59,7 @@ def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
     raw = os.environ.get(name, default).strip()
     parts = urlsplit(raw)
     if parts.scheme not in schemes or not (parts.netloc or parts.path):
-        raise ImproperlyConfigured(
+        raise SettingError(
             f"{name}={raw!r} is not a valid URL: it must start with one of {', '.join(s + '://' for s in schemes)}."
         )
     return raw
@@ -66,7 +70,7 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
+        raise SettingError(
             "SECRET_KEY is not set. Set SECRET_KEY to a long random string "
             "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or set DEBUG=1 for development."
         )
@@ -74,14 +78,20 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
 if not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("ALLOWED_HOSTS is empty. Set ALLOWED_HOSTS to a comma-separated list of host names.")
+    raise SettingError("ALLOWED_HOSTS is empty. Set ALLOWED_HOSTS to a comma-separated list of host names.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # What printed QR codes point to. No trailing slash; the scheme and host are case-insensitive,
-# so the QR can be encoded in uppercase alphanumeric mode.
+# so the QR can be encoded in uppercase alphanumeric mode. Required in production: a default
+# would print QR codes that lead nowhere.
+if not DEBUG and not os.environ.get("PUBLIC_BASE_URL", "").strip():
+    raise SettingError(
+        "PUBLIC_BASE_URL is not set: every QR code printed would lead nowhere. "
+        "Set it to the short public address of the site, e.g. https://trace.example.cn"
+    )
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https")).rstrip("/")
 if urlsplit(PUBLIC_BASE_URL).path not in ("", "/"):
-    raise ImproperlyConfigured(
+    raise SettingError(
         f"PUBLIC_BASE_URL={PUBLIC_BASE_URL!r} has a path: give only the scheme and host, e.g. https://trace.example.cn"
     )
 
@@ -99,13 +109,19 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "axes",
+    "csp",
     "farms",
     "traceability",
     "shipments",
 ]
 
 MIDDLEWARE = [
+    "config.middleware.health_check",
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.refuse_nul_bytes",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -114,6 +130,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused for too many failures into the lockout answer (api.lockout).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -143,7 +161,7 @@ try:
     # Persistent connections: a new connection per request serves about 6x fewer requests.
     DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60, conn_health_checks=True)}
 except Exception as exc:  # dj-database-url raises several exception types
-    raise ImproperlyConfigured(
+    raise SettingError(
         f"DATABASE_URL={_db_url!r} is not a database URL ({exc}). "
         "Use e.g. postgres://postgres@127.0.0.1:5432/trace or sqlite:////abs/path/db.sqlite3."
     )
@@ -153,6 +171,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("SQLITE_TEST_NAME") or None}
+elif os.environ.get("TEST_DATABASE_NAME"):
+    # The database the test suite creates and drops (default test_<name>): two runs on one
+    # server, or a server where test_<name> is taken, each name their own.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -185,6 +207,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password guessing is stopped on every door that calls authenticate() (the login page, the
+# admin's, the API token endpoint): after LOGIN_FAILURE_LIMIT failures an account, and
+# separately a client address, is locked for LOGIN_LOCKOUT_MINUTES (each further failure
+# restarts the wait). A success before the limit starts the count again. Attempts are kept in
+# the database (django-axes), so logins work while Redis is down. Locking by account lets anyone
+# lock someone out for a while: the price of stopping guesses spread over many addresses.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "api.throttling.client_address"
+AXES_LOCKOUT_CALLABLE = "api.lockout.locked_out"
+AXES_VERBOSE = False
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -198,23 +238,34 @@ try:
 
     zoneinfo.ZoneInfo(TIME_ZONE)
 except Exception:
-    raise ImproperlyConfigured(f"TIME_ZONE={TIME_ZONE!r} is not a known time zone: use e.g. Asia/Shanghai.")
+    raise SettingError(f"TIME_ZONE={TIME_ZONE!r} is not a known time zone: use e.g. Asia/Shanghai.")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
+# In production `collectstatic` writes each file under a name carrying its hash, with gzip
+# copies beside it; WhiteNoise serves those with a far-future, immutable Cache-Control. In
+# development files are served as they are, straight from the apps (no collectstatic).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
-# Serve app static files straight from the apps too, so a small deployment works without collectstatic.
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# How many reverse proxies (nginx, a load balancer) stand in front of the app: X-Forwarded-For is
+# believed only that far (api.throttling.client_address, for rate limits and login lockouts).
+# 0 trusts no forwarded header: the client is REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
@@ -223,6 +274,41 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBU
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+# Only once every subdomain serves HTTPS; preloading asks browsers to hard-code HTTPS for the
+# domain, which is slow to undo (hstspreload.org).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
+# No page runs inline script or inline style, and nothing comes from another site (the consumer
+# page runs no script at all): a stolen form field or a stored string cannot become code.
+# Pages that cannot live with this say so where they are wired (the API's Redoc page).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Browser features no page uses are off; the farmers' pages may later ask for the camera and
+# the location (photos of test reports, field coordinates), from this site only.
+PERMISSIONS_POLICY = {
+    "accelerometer": [],
+    "autoplay": [],
+    "camera": ["self"],
+    "display-capture": [],
+    "geolocation": ["self"],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "usb": [],
+}
 
 # The consumer page writes Scan rows in small batches (shipments.scans): at most this many
 # rows, or rows this many seconds old, wait in a process. 1 writes every scan at once.
@@ -252,15 +338,27 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
+    "DEFAULT_PARSER_CLASSES": [
+        "api.formats.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "api.formats.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "api.base.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
-    # Counted in the default cache (Redis when REDIS_URL is set, so every app server shares them).
+    # Counted in the default cache (Redis when REDIS_URL is set, so every app server shares them),
+    # in each process's memory while Redis is down (api.throttling).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "api.throttling.AnonRateThrottle",
+        "api.throttling.UserRateThrottle",
     ],
+    # For any throttle keyed by DRF's own get_ident: X-Forwarded-For only from trusted proxies.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_THROTTLE_ANON", "60/minute"),
         "user": os.environ.get("API_THROTTLE_USER", "1200/minute"),

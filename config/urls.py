@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from api import views
+from shipments import digital_link_urls
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -17,6 +18,8 @@ urlpatterns = [
     path("", include("traceability.urls")),
     path("", include("farms.urls")),
     path("", include("shipments.urls")),
+    # Last: a compressed GS1 Digital Link is any one-segment path no page above claims.
+    path("", include(digital_link_urls.compressed_urlpatterns)),
 ]
 
 # Unmatched URLs and crashes: JSON in the API's error format under /api/, HTML pages elsewhere.

@@ -54,3 +54,22 @@ def check_constraint(field: str, length: int, name: str) -> models.CheckConstrai
         name=name,
         violation_error_message=_("Invalid GS1 identifier: wrong length or check digit."),
     )
+
+
+def validate_company_prefix(value: str) -> None:
+    if not (value.isascii() and value.isdigit() and 7 <= len(value) <= 10):
+        raise ValidationError(
+            _("A GS1 company prefix is 7 to 10 digits, as GS1 assigned it."),
+            code="invalid_company_prefix",
+        )
+
+
+def sscc(prefix: str, serial_reference: int, extension: int = 0) -> str:
+    """The 18-digit SSCC (AI 00): extension digit, company prefix, serial reference zero-padded to
+    fill the 16 digits left for prefix and reference, check digit. ValueError if the reference
+    does not fit (a 7-digit prefix leaves 9 digits, a 10-digit one 6)."""
+    digits = 16 - len(prefix)
+    if not 0 <= serial_reference < 10**digits or not 0 <= extension <= 9:
+        raise ValueError(f"serial reference {serial_reference} does not fit {digits} digits")
+    body = f"{extension}{prefix}{serial_reference:0{digits}d}"
+    return body + str(check_digit(body))

@@ -6,6 +6,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from farms import gs1
+from farms.images import PhotoField
 
 
 def localized(obj: models.Model, field: str, language: str | None = None) -> str:
@@ -128,7 +129,7 @@ class Village(models.Model):
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     story_zh = models.TextField(_("story (Chinese)"), blank=True)
     story_en = models.TextField(_("story (English)"), blank=True)
-    photo = models.ImageField(_("photo"), upload_to="villages/", blank=True)
+    photo = PhotoField(_("photo"), upload_to="villages/", blank=True)
     specialties = models.ManyToManyField(Crop, verbose_name=_("specialty crops"), related_name="villages", blank=True)
     gln = models.CharField(
         _("GLN"),
@@ -275,7 +276,7 @@ class Recipe(models.Model):
     language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.CHINESE)
     ingredients = models.TextField(_("ingredients"), help_text=_("One per line."))
     steps = models.TextField(_("steps"), help_text=_("One step per line."))
-    photo = models.ImageField(_("photo"), upload_to="recipes/", blank=True)
+    photo = PhotoField(_("photo"), upload_to="recipes/", blank=True)
     crops = models.ManyToManyField(Crop, verbose_name=_("crops"), related_name="recipes")
 
     class Meta:

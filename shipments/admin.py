@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from shipments import services
 from shipments.models import Retailer, RetailerStaff, Scan, Shipment, ShipmentItem, Store
 
 
@@ -13,10 +14,19 @@ class StoreInline(admin.TabularInline):
 
 @admin.register(Retailer)
 class RetailerAdmin(admin.ModelAdmin):
-    list_display = ["name_zh", "name_en", "gln"]
-    search_fields = ["name_zh", "name_en", "gln"]
+    list_display = ["name_zh", "name_en", "gln", "gs1_company_prefix"]
+    search_fields = ["name_zh", "name_en", "gln", "gs1_company_prefix"]
     filter_horizontal = ["supplier_villages"]
     inlines = [StoreInline]
+
+    def save_model(self, request, obj, form, change):
+        # The prefix goes through the service, which numbers the shipments that have no SSCC yet.
+        prefix = obj.gs1_company_prefix
+        if "gs1_company_prefix" in form.changed_data:
+            obj.gs1_company_prefix = form.initial.get("gs1_company_prefix")
+        super().save_model(request, obj, form, change)
+        if "gs1_company_prefix" in form.changed_data:
+            services.set_company_prefix(retailer=obj, prefix=prefix)
 
 
 @admin.register(Store)
@@ -49,13 +59,23 @@ class ShipmentItemInline(admin.TabularInline):
 
 @admin.register(Shipment)
 class ShipmentAdmin(admin.ModelAdmin):
-    list_display = ["public_code", "origin_village", "store", "status", "created_at", "dispatched_at", "delivered_at"]
+    list_display = [
+        "public_code",
+        "sscc",
+        "origin_village",
+        "store",
+        "status",
+        "created_at",
+        "dispatched_at",
+        "delivered_at",
+    ]
     list_filter = ["status", "store__retailer", "store", "origin_village"]
     list_select_related = ["origin_village", "store"]
-    search_fields = ["public_code", "reference", "carrier", "items__batch__lot_code"]
+    search_fields = ["public_code", "sscc", "reference", "carrier", "items__batch__lot_code"]
     date_hierarchy = "created_at"
     readonly_fields = [
         "public_code",
+        "sscc",
         "qr_code",
         "status",
         "created_by",

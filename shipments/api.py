@@ -7,6 +7,7 @@ would override APIView.dispatch and break every route), receive, cancel, and ite
 
 import django_filters
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.urls import reverse
@@ -55,7 +56,17 @@ class RetailerScope(CallerScope):
 class RetailerSerializer(StrictModelSerializer):
     class Meta:
         model = Retailer
-        fields = ["id", "name_zh", "name_en", "gln", "supplier_villages"]
+        fields = [
+            "id",
+            "name_zh",
+            "name_en",
+            "gln",
+            "gs1_company_prefix",
+            "label_qr",
+            "label_date",
+            "shelf_life_days",
+            "supplier_villages",
+        ]
         # Which villages supply a retailer decides what its staff may read: set in the admin only.
         read_only_fields = ["id", "supplier_villages"]
 
@@ -101,8 +112,9 @@ class ShipmentItemCreateSerializer(StrictSerializer):
 
 
 class ShipmentSerializer(StrictModelSerializer):
-    """A shipment as read. `public_url` is what its QR code encodes; `qr_png`, `qr_svg` and
-    `labels` link to its QR images and printable labels."""
+    """A shipment as read. `public_url` is what its QR code encodes; `sscc` is its GS1 SSCC (AI 00,
+    null while its retailer has no GS1 company prefix); `qr_png`, `qr_svg` and `labels` link to its
+    QR images and printable labels."""
 
     public_url = serializers.CharField(read_only=True)
     qr_png = serializers.SerializerMethodField()
@@ -118,6 +130,7 @@ class ShipmentSerializer(StrictModelSerializer):
             "id",
             "public_code",
             "public_url",
+            "sscc",
             "qr_png",
             "qr_svg",
             "labels",
@@ -245,6 +258,16 @@ class RetailerViewSet(
 
     def writable(self, user):
         return Retailer.objects.managed_by(user)
+
+    @transaction.atomic
+    def perform_update(self, serializer):
+        # A new GS1 company prefix goes through the service, which numbers the shipments that
+        # have no SSCC yet.
+        changes = serializer.validated_data
+        prefix = changes.pop("gs1_company_prefix", serializer.instance.gs1_company_prefix)
+        retailer = serializer.save()
+        if prefix != retailer.gs1_company_prefix:
+            services.set_company_prefix(retailer=retailer, prefix=prefix)
 
 
 class StoreViewSet(IdempotentMixin, TenantScopedMixin, viewsets.ModelViewSet):

@@ -10,4 +10,8 @@ class ShipmentsConfig(AppConfig):
         # page_invalidation connects the consumer page's invalidation to batches_changed and
         # model saves; verification adds the checks of shipments and allocations to every
         # verification of the event chains.
-        from shipments import page_invalidation, verification  # noqa: F401
+        from shipments import (
+            checks,  # noqa: F401  (registers the deploy check)
+            page_invalidation,  # noqa: F401
+            verification,  # noqa: F401
+        )

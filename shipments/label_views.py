@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from shipments import labels
-from shipments.models import Shipment
+from shipments.models import Retailer, Shipment
 
 
 class LabelForm(forms.Form):
@@ -40,6 +40,39 @@ class LabelForm(forms.Form):
         choices=[("pdf", _("PDF (print at actual size)")), ("zpl", _("ZPL (Zebra thermal printers)"))],
         initial="pdf",
     )
+    qr = forms.ChoiceField(label=_("The QR code carries"), choices=Retailer.LabelQr.choices, required=False)
+    lot = forms.ChoiceField(
+        label=_("Lot"),
+        required=False,
+        help_text=_("For a Digital Link of the product: the lot these labels go on."),
+    )
+    date_ai = forms.ChoiceField(label=_("Date in the Digital Link"), choices=Retailer.LabelDate.choices, required=False)
+    day = forms.DateField(
+        label=_("Date"),
+        required=False,
+        help_text=_("Empty: the lot's packing date (plus the retailer's shelf life for an expiry date)."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args, shipment: Shipment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.retailer = retailer = shipment.store.retailer
+        self.fields["qr"].initial = retailer.label_qr
+        self.fields["date_ai"].initial = retailer.label_date
+        lots = list(shipment.items.order_by("batch__lot_code").values_list("batch__lot_code", flat=True))
+        self.fields["lot"].choices = [("", "—")] + [(lot, lot) for lot in lots]
+        self.fields["lot"].initial = lots[0] if len(lots) == 1 else ""
+
+    def content(self) -> labels.QrContent:
+        """This print's choice; what the request leaves out is the retailer's."""
+        data = self.cleaned_data
+        return labels.QrContent.of_retailer(
+            self.retailer,
+            kind=data["qr"] or None,
+            lot=data["lot"] or None,
+            date_ai=data["date_ai"] if "date_ai" in self.data else None,
+            day=data["day"],
+        )
 
 
 def _printable_shipment(request, code: str) -> Shipment:
@@ -64,14 +97,14 @@ def _page(request, shipment: Shipment, form: LabelForm, status: int = 200) -> Ht
 @require_GET
 def print_labels(request, code: str) -> HttpResponse:
     shipment = _printable_shipment(request, code)
-    return _page(request, shipment, LabelForm())
+    return _page(request, shipment, LabelForm(shipment=shipment))
 
 
 @require_GET
 def download_labels(request, code: str) -> HttpResponse:
     """The PDF or ZPL file; bad input re-shows the form with the reason and status 400."""
     shipment = _printable_shipment(request, code)
-    form = LabelForm(request.GET)
+    form = LabelForm(request.GET, shipment=shipment)
     if not form.is_valid():
         return _page(request, shipment, form, status=400)
     try:
@@ -81,6 +114,7 @@ def download_labels(request, code: str) -> HttpResponse:
             form.cleaned_data["copies"],
             form.cleaned_data["start"],
             form.cleaned_data["format"],
+            form.content(),
         )
     except labels.LabelError as error:
         for problem in error.errors:

@@ -3,6 +3,7 @@
 import secrets
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -41,7 +42,26 @@ class RetailerQuerySet(models.QuerySet):
         return self.all() if user.is_superuser else self.filter(staff__user=user)
 
 
+class LabelQr(models.TextChoices):
+    """What a label's QR code encodes."""
+
+    SHORT_URL = "url", _("Short URL (phones only)")
+    ITEM = "item", _("GS1 Digital Link of the product and lot (tills and phones)")
+    SSCC = "sscc", _("GS1 Digital Link of the crate's SSCC (logistics and phones)")
+
+
+class LabelDate(models.TextChoices):
+    """Which date a Digital Link label of a product and lot carries."""
+
+    NONE = "", _("No date")
+    PACKED = "13", _("Packing date (AI 13)")
+    EXPIRY = "17", _("Expiry date (AI 17)")
+
+
 class Retailer(models.Model):
+    LabelQr = LabelQr
+    LabelDate = LabelDate
+
     name_zh = models.CharField(_("name (Chinese)"), max_length=100, unique=True)
     name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
     gln = models.CharField(
@@ -51,6 +71,25 @@ class Retailer(models.Model):
         blank=True,
         unique=True,
         validators=[gs1.validate_gln],
+    )
+    gs1_company_prefix = models.CharField(
+        _("GS1 company prefix"),
+        max_length=10,
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[gs1.validate_company_prefix],
+        help_text=_("7 to 10 digits, as GS1 assigned them: the SSCC of every shipment starts with it."),
+    )
+    label_qr = models.CharField(_("label QR code"), max_length=4, choices=LabelQr.choices, default=LabelQr.SHORT_URL)
+    label_date = models.CharField(
+        _("date on Digital Link labels"), max_length=2, choices=LabelDate.choices, default=LabelDate.NONE, blank=True
+    )
+    shelf_life_days = models.PositiveSmallIntegerField(
+        _("shelf life (days)"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("The expiry date printed is the packing date plus this many days."),
     )
     # The villages that grow for this retailer: its staff see their farms and batches.
     supplier_villages = models.ManyToManyField(
@@ -63,7 +102,18 @@ class Retailer(models.Model):
         ordering = ["name_zh"]
         verbose_name = _("retailer")
         verbose_name_plural = _("retailers")
-        constraints = [gs1.check_constraint("gln", 13, "retailer_gln_check_digit")]
+        constraints = [
+            gs1.check_constraint("gln", 13, "retailer_gln_check_digit"),
+            models.CheckConstraint(
+                condition=Q(gs1_company_prefix__isnull=True) | Q(gs1_company_prefix__regex=r"^[0-9]{7,10}$"),
+                name="retailer_gs1_company_prefix_format",
+            ),
+            models.CheckConstraint(condition=Q(label_qr__in=LabelQr.values), name="retailer_label_qr_valid"),
+            models.CheckConstraint(condition=Q(label_date__in=LabelDate.values), name="retailer_label_date_valid"),
+            models.CheckConstraint(
+                condition=Q(shelf_life_days__gte=1, shelf_life_days__lte=365), name="retailer_shelf_life_days_range"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name_zh
@@ -89,6 +139,11 @@ class Store(models.Model):
     city_zh = models.CharField(_("city (Chinese)"), max_length=50)
     city_en = models.CharField(_("city (English)"), max_length=50, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
+    # Public on the consumer page: the number a shopper calls about a recall.
+    phone = models.CharField(_("customer phone"), max_length=32, blank=True)
+    # For the consumer page's village-to-store distance (no map service is asked).
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     gln = models.CharField(
         _("GLN"),
         max_length=13,
@@ -180,6 +235,9 @@ class Shipment(models.Model):
     Status = ShipmentStatus
 
     public_code = models.CharField(_("public code"), max_length=CODE_LENGTH, unique=True, editable=False)
+    # The shipment as a logistic unit (GS1 AI 00), from its retailer's company prefix; set once,
+    # by shipments.services, never changed (crate labels print it).
+    sscc = models.CharField(_("SSCC"), max_length=18, null=True, blank=True, unique=True, editable=False)
     origin_village = models.ForeignKey(
         Village,
         verbose_name=_("origin village"),
@@ -251,6 +309,7 @@ class Shipment(models.Model):
                 condition=Q(delivered_at__isnull=True) | Q(dispatched_at__isnull=False),
                 name="shipment_delivered_after_dispatch",
             ),
+            gs1.check_constraint("sscc", 18, "shipment_sscc_check_digit"),
         ]
 
     def __str__(self) -> str:
@@ -270,6 +329,11 @@ class Shipment(models.Model):
     def public_url(self) -> str:
         """The absolute URL the shipment's QR code encodes."""
         return f"{settings.PUBLIC_BASE_URL}{self.public_path}"
+
+    @property
+    def sscc_url(self) -> str | None:
+        """The shipment's GS1 Digital Link (`/00/{SSCC}`), when it has an SSCC."""
+        return f"{settings.PUBLIC_BASE_URL}/00/{self.sscc}" if self.sscc else None
 
 
 class ShipmentItem(models.Model):
@@ -298,6 +362,17 @@ class ShipmentItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch} × {self.quantity}"
+
+
+class LostInvalidation(models.Model):
+    """A consumer-page invalidation that could not reach the shared cache (Redis down), kept
+    until a process replays it there once Redis answers again (shipments.lost_invalidations)."""
+
+    lost_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("lost page invalidation")
+        verbose_name_plural = _("lost page invalidations")
 
 
 class ScanClient(models.TextChoices):

@@ -26,7 +26,7 @@ from django.dispatch import receiver
 from redis.exceptions import RedisError
 
 from farms.models import Crop, Farm, Field, Recipe, Village
-from shipments import public_cache
+from shipments import lost_invalidations, public_cache
 from shipments.models import Shipment, ShipmentItem, Store
 from traceability.signals import batches_changed
 
@@ -64,9 +64,10 @@ def forget_all_pages() -> None:
 def _invalidation_lost() -> None:
     # Runs after the change committed (on_commit): raising would answer the recall or the edit
     # with an error although it was saved. This process forgets its pages; the others notice the
-    # outage on their next page view (scans.visit) or keep their copies until they expire.
+    # outage on their next page view (scans.visit), and shipments.lost_invalidations replays it.
     log.error("Redis did not answer: consumer pages kept by other processes may be stale", exc_info=True)
     public_cache.pages.clear()
+    lost_invalidations.keep()  # replayed once Redis answers again
 
 
 # The triggers --------------------------------------------------------------------------------

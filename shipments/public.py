@@ -24,13 +24,14 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
+from farms import vocabulary
 from farms.models import Recipe, localized
-from shipments import public_cache, qr, scans
+from shipments import geography, page_state, public_cache, qr, scans
 from shipments.models import CODE_ALPHABET, CODE_LENGTH, Shipment
 from shipments.useragents import client_family, is_bot
 from traceability import lifecycle
 from traceability.kdes import MovementKDEs
-from traceability.models import Batch, EventBatch, TraceEvent
+from traceability.models import Batch, EventBatch, HoldLot, TraceEvent
 from traceability.verification import record_verified_on
 
 LANGUAGES = ("zh-hans", "en")
@@ -81,9 +82,11 @@ def _language(request: HttpRequest) -> tuple[str, bool]:
 
 
 def _counts_as_scan(request: HttpRequest, switched: bool) -> bool:
-    """A person opening the page: a GET, not a link-preview bot, not a browser prefetch, and not
-    the language switch on the page itself (the same person, already counted)."""
-    if request.method != "GET" or switched:
+    """A person opening the page: a GET, not a link-preview bot, not a browser prefetch, not
+    the language switch on the page itself (the same person, already counted), and nobody signed
+    in: every account here belongs to a village's, a retailer's or the auditors' staff, so a
+    signed-in view is a preview. (Shoppers have no session cookie: asking costs them no query.)"""
+    if request.method != "GET" or switched or request.user.is_authenticated:
         return False
     purpose = request.headers.get("Sec-Purpose", "") or request.headers.get("Purpose", "")
     if "prefetch" in purpose.lower() or "prerender" in purpose.lower():
@@ -123,7 +126,12 @@ def page(request: HttpRequest, code: str) -> HttpResponse:
         code = normalized_code(code)
         if code is None:
             return _not_found(language, switched)
-        seen = scans.visit(code, counting=_counts_as_scan(request, switched))
+        counting = _counts_as_scan(request, switched)
+        who = ""
+        if counting:
+            user_agent = request.headers.get("User-Agent", "")
+            who = scans.visitor(code, request.META.get("REMOTE_ADDR", ""), user_agent, timezone.localdate())
+        seen = scans.visit(code, counting=counting, visitor_hash=who)
         entry = None if seen.offline else public_cache.pages.get(code, language, seen.version)
         if entry is None:
             entry = _render_page(code, language)
@@ -133,40 +141,51 @@ def page(request: HttpRequest, code: str) -> HttpResponse:
                 public_cache.pages.keep(code, language, seen.version, entry)
         client = client_family(request.headers.get("User-Agent", "")) if seen.scan else ""
         count, first = scans.record(seen, shipment_id=entry["id"], language=language, client=client)
-        response = HttpResponse(entry["head"] + _scan_block(count, first).encode() + entry["tail"])
+        response = HttpResponse(entry["head"] + _scan_block(count, first, entry).encode() + entry["tail"])
     return _finish(response, language, switched)
 
 
-def _scan_block(count: int, first) -> str:
-    """The authenticity block, the only per-request part of the page."""
-    # Fresh produce sells within days: a code first scanned long ago may have been copied.
-    stale = first is not None and count > 1 and (timezone.now() - first).days > CLONE_AFTER_DAYS
+def _scan_block(count: int, first, entry: dict) -> str:
+    """The authenticity card, the only per-request part of the page. A code is shared by every
+    box of a shipment, so many people are normal; the card warns only when a scan looks wrong:
+    on a cancelled shipment's code, or long after the produce's shelf life (page_state)."""
+    warning = ""
+    if entry["state"] == page_state.VOID:
+        warning = "void"
+    elif entry["best_before"] is not None and timezone.localdate() > entry["best_before"]:
+        warning = "late"
     day = timezone.localtime(first).date() if first is not None else None
-    before, one, many, after = _scan_texts(translation.get_language(), day, stale)
+    before, one, many, after = _scan_texts(translation.get_language(), entry["genuine"], day, warning)
     return before + escape((one if count == 1 else many) % {"counter": count}) + after
 
 
 @functools.lru_cache(maxsize=512)
-def _scan_texts(language: str, first_day, stale: bool) -> tuple[str, str, str, str]:
-    """The block around the count, translated once per language, first-scan day and warning.
-    Both languages choose the plural form by `count == 1` alone, so two forms are enough."""
-    one = ngettext("Scanned %(counter)s time", "Scanned %(counter)s times", 1)
-    many = ngettext("Scanned %(counter)s time", "Scanned %(counter)s times", 2)
+def _scan_texts(language: str, genuine: bool, first_day, warning: str) -> tuple[str, str, str, str]:
+    """The card around the count, translated once per language, badge, first-scan day and
+    warning. Both languages choose the plural form by `count == 1` alone, so two forms are enough."""
+    one = ngettext("Opened by %(counter)s person", "Opened by %(counter)s people", 1)
+    many = ngettext("Opened by %(counter)s person", "Opened by %(counter)s people", 2)
     first = ""
     if first_day is not None:
         first = " · " + escape(gettext("first on %(date)s") % {"date": date_format(first_day)})
-    warning = ""
-    if stale:
+    shared = escape(gettext("Every box in this delivery carries the same code, so many people open this page."))
+    text = ""
+    if warning == "void":
+        text = gettext("This code was cancelled. If it was on produce you bought, please tell the store.")
+    elif warning == "late":
         text = gettext(
-            "Fresh produce sells within days. If this first scan was long before you bought it, "
-            "the label may be a copy: please tell the store."
+            "This produce should have been eaten long ago. If you bought it recently, the label may be a copy: "
+            "please tell the store."
         )
-        warning = f'<br><small class="warn">{escape(text)}</small>'
-    before = (
-        '<div class="auth"><div class="tick" aria-hidden="true">✓</div>'
-        f"<div><b>{escape(gettext('Genuine traceability code'))}</b><br><small>"
-    )
-    return before, one, many, f"{first}</small>{warning}</div></div>"
+    warn = f'<br><small class="warn">{escape(text)}</small>' if text else ""
+    if genuine:
+        before = (
+            '<div class="auth"><div class="tick" aria-hidden="true">✓</div>'
+            f"<div><b>{escape(gettext('Genuine traceability code'))}</b><br><small>"
+        )
+    else:
+        before = f'<div class="auth"><div><b>{escape(gettext("Traceability code"))}</b><br><small>'
+    return before, one, many, f"{first}<br>{shared}</small>{warn}</div></div>"
 
 
 def _render_page(code: str, language: str) -> dict | None:
@@ -206,24 +225,54 @@ def _render_page(code: str, language: str) -> dict | None:
             continue
         if event not in events_by_batch[line.batch_id]:
             events_by_batch[line.batch_id].append(event)
-    recipes = _recipes({b.crop_id for b in batches}, language)
+    village = shipment.origin_village
+    store = localized(shipment.store, "name", language)
+    held = [b.pk for b in batches if b.status == Batch.Status.ON_HOLD]
+    failed_tests = set()
+    if held:  # held by a failed quality test (an open safety hold), or a check still pending
+        open_holds = HoldLot.objects.filter(batch_id__in=held, hold__decided_at__isnull=True)
+        failed_tests = set(open_holds.values_list("batch__lot_code", flat=True))
+    state = page_state.decide(
+        shipment,
+        batches,
+        store=store,
+        village=localized(village, "name", language),
+        crop_names=_product_names(batches, language),
+        failed_tests=failed_tests,
+    )
+    # A recalled lot's recipes go; a crop that another, sound lot still brings keeps its own.
+    sound = [b for b in batches if state.lot_states[b.lot_code] != Batch.Status.RECALLED]
+    recipes = _recipes({b.crop_id for b in sound}, language) if state.shows_products else []
     today = timezone.localdate()
+    place = geography.place(
+        [
+            localized(village, "name", language),
+            localized(village, "county", language),
+            localized(village, "province", language),
+        ],
+        language,
+    )
+    distance = geography.distance_km(
+        (village.latitude, village.longitude), (shipment.store.latitude, shipment.store.longitude)
+    )
+    lots = [_lot(b, events_by_batch[b.pk], shipment, language, today) for b in batches] if state.shows_products else []
+    for lot in lots:
+        lot["state"] = state.lot_states[lot["lot_code"]]
     context = {
         "lang": language,
         "other_lang": "en" if language == "zh-hans" else "zh-hans",
         "shipment": shipment,
-        "village": shipment.origin_village,
-        "village_name": localized(shipment.origin_village, "name", language),
-        "county": localized(shipment.origin_village, "county", language),
-        "province": localized(shipment.origin_village, "province", language),
-        "story": localized(shipment.origin_village, "story", language),
-        "store": localized(shipment.store, "name", language),
-        "store_city": localized(shipment.store, "city", language),
+        "state": state,
+        "village": village,
+        "village_name": localized(village, "name", language),
+        "place": place,
+        "distance_km": round(distance) if distance is not None else None,
+        "story": localized(village, "story", language),
+        "store": store,
+        "store_phone": shipment.store.phone,
         "title": " · ".join(dict.fromkeys(b.crop.name(language) for b in batches))
         or localized(shipment.origin_village, "name", language),
-        "lots": [_lot(b, events_by_batch[b.pk], shipment, language, today) for b in batches],
-        "held": [b.lot_code for b in batches if b.is_held()],
-        "recalled": any(b.status == Batch.Status.RECALLED for b in batches),
+        "lots": lots,
         "recipes": recipes,
         "recipes_in_other_language": bool(recipes) and recipes[0].language != language,
         "scan_slot": SCAN_SLOT,
@@ -231,7 +280,23 @@ def _render_page(code: str, language: str) -> dict | None:
     }
     html = render_to_string("shipments/public/page.html", context)
     head, _slot, tail = html.partition(SCAN_SLOT)
-    return {"id": shipment.pk, "head": head.encode(), "tail": tail.encode()}
+    return {
+        "id": shipment.pk,
+        "head": head.encode(),
+        "tail": tail.encode(),
+        "state": state.kind,
+        "genuine": state.genuine,
+        "best_before": page_state.best_before(shipment, batches),
+    }
+
+
+def _product_names(batches: list[Batch], language: str) -> dict:
+    """Each lot's product as a shopper tells it apart: the crop's name, with the lot code when
+    another lot of the shipment is the same crop."""
+    names = {b.lot_code: b.crop.name(language) for b in batches}
+    shared = {name for name in names.values() if list(names.values()).count(name) > 1}
+    lot = gettext("lot %(code)s")
+    return {code: f"{name} ({lot % {'code': code}})" if name in shared else name for code, name in names.items()}
 
 
 def _recipes(crop_ids: set[int], language: str) -> list[Recipe]:
@@ -254,12 +319,14 @@ def _lot(batch: Batch, events: list[TraceEvent], shipment: Shipment, language: s
         if event.kind == TraceEvent.Kind.SHIPPING:
             step["place"] = localized(shipment.origin_village, "name", language)
         elif event.kind == TraceEvent.Kind.RECEIVING:
-            step["place"] = (
-                f"{localized(shipment.store, 'name', language)} · {localized(shipment.store, 'city', language)}"
-            )
+            step["place"] = geography.place(
+                [localized(shipment.store, "name", language), localized(shipment.store, "city", language)], "en"
+            ).replace(", ", " · ")
         elif event.kind == TraceEvent.Kind.QUALITY_TEST:
             test = {
-                "name": _text(event.data, "test", language) or _text(event.data, "name", language),
+                "name": vocabulary.term(
+                    "test", _text(event.data, "test", language) or _text(event.data, "name", language), language
+                ),
                 "result": _result(event.data.get("result")),
                 "lab": _text(event.data, "lab", language),
                 "when": event.occurred_at,
@@ -268,6 +335,11 @@ def _lot(batch: Batch, events: list[TraceEvent], shipment: Shipment, language: s
             tests.append(test)
         steps.append(step)
     days = (today - batch.harvested_on).days if batch.harvested_on else None
+    harvested = next((e.occurred_at for e in events if e.kind == TraceEvent.Kind.HARVEST), None)
+    arrived = next((e.occurred_at for e in events if e.kind == TraceEvent.Kind.RECEIVING), None)
+    fresh_hours = None
+    if harvested is not None and arrived is not None and arrived >= harvested:
+        fresh_hours = int((arrived - harvested).total_seconds() // 3600)
     return {
         "lot_code": batch.lot_code,
         "crop": batch.crop.name(language),
@@ -281,8 +353,9 @@ def _lot(batch: Batch, events: list[TraceEvent], shipment: Shipment, language: s
         "held": batch.is_held(),
         "steps": steps,
         "tests": tests,
+        "fresh_hours": fresh_hours,
         "temp_range": (min(temperatures), max(temperatures), len(temperatures)) if temperatures else None,
-        "certifications": farm.certification_list(),
+        "certifications": [vocabulary.term("certification", c, language) for c in farm.certification_list()],
     }
 
 

@@ -44,6 +44,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
+from shipments import lost_invalidations
+
 log = logging.getLogger(__name__)
 
 PAGE_TTL = 3600
@@ -160,6 +162,7 @@ def went_offline() -> None:
     log.warning("Redis did not answer: consumer pages render from the database", exc_info=True)
     _offline_until[str(settings.CACHES["default"]["LOCATION"])] = time.monotonic() + OFFLINE_SECONDS
     pages.clear()
+    lost_invalidations.start_replaying()  # any process's lost invalidation, once Redis is back
 
 
 # QR images -----------------------------------------------------------------------------------

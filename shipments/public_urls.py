@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from shipments import public
+from shipments import product_page, public
 
 urlpatterns = [
     path("s/<str:code>", public.page, name="public-page"),
@@ -11,3 +11,6 @@ urlpatterns = [
     path("s/<str:code>/qr.png", public.qr_png, name="public-qr-png"),
     path("s/<str:code>/qr.svg", public.qr_svg, name="public-qr-svg"),
 ]
+
+# The product page of a GTIN (the default link of /01/{GTIN} in the Digital Link resolver).
+urlpatterns += [path("p/<str:gtin>", product_page.product_page, name="product-page")]

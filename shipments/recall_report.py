@@ -5,7 +5,6 @@ Lives in shipments because ShipmentItem and Scan do (traceability never imports 
 Public functions: affected_shipments, affected_stores, recall_report_csv.
 """
 
-import csv
 import io
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +14,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from shipments.models import Scan, Shipment, ShipmentItem
+from traceability.exports import csvsafe
 from traceability.models import Recall
 
 
@@ -95,7 +95,7 @@ def recall_report_csv(recall: Recall, shipments: list[AffectedShipment] | None =
     """One row per affected shipment and lot, with the shipment's scan figures (UTF-8 with BOM).
     `shipments` limits the report to those (the ones a caller may see); default all."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvsafe.writer(buffer)
     writer.writerow(
         ["Recall", "Recalled lot", "Shipment", "Status", "Store", "City", "Retailer", "Dispatched at",
          "Delivered at", "Lot", "Quantity", "Unit", "Scans", "First scan", "Last scan"]

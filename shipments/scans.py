@@ -1,8 +1,15 @@
 """Counting the consumer page's scans: the one place a scan is counted.
 
-A scan is a person opening a shipment's page (shipments.public decides which views are: a GET,
-not a link-preview bot, a prefetch or the on-page language switch). The page calls this module
-twice per view:
+A scan is a person opening a shipment's page on a day (shipments.public decides which views may
+count: a GET, not a link-preview bot, a prefetch, the on-page language switch or a signed-in
+member of staff previewing). Reloads and later visits the same day by the same person are not
+scans: `visitor()` turns the client's address and user agent into a keyed hash whose key changes
+every day, and the shared cache keeps that hash for VISITOR_TTL seconds only, to recognise the
+second view. Neither the address nor the user agent is stored anywhere, and a hash from one day
+cannot be linked to the next day's. So a count is "people per day, summed": the same shopper
+scanning on Monday and again on Tuesday counts twice. Shoppers behind one address (a store's
+Wi-Fi, a carrier's NAT) with identical phones and app versions count once. The page calls this
+module twice per view:
 - `visit()` opens the view with its one round trip to the shared cache: it adds the scan to the
   shipment's counter (atomic and shared by every server on Redis) and, in the same trip, reads
   the first-scan date and the page's version tokens (shipments.public_cache says what those mean).
@@ -30,10 +37,13 @@ implicit transaction: one round trip, no BEGIN/COMMIT.
 """
 
 import atexit
+import functools
+import hashlib
+import hmac
 import logging
 import threading
 import time
-from datetime import datetime
+from datetime import date, datetime
 from typing import NamedTuple
 
 from django.conf import settings
@@ -51,6 +61,24 @@ from shipments.models import Scan
 log = logging.getLogger(__name__)
 
 COUNTER_TTL = 300
+VISITOR_TTL = 48 * 3600  # a day's visitors, whatever the time zone; then forgotten
+
+
+def visitor(code: str, address: str, user_agent: str, day: date) -> str:
+    """Who is scanning, as far as telling reloads from people needs: a hash of the client's
+    address and user agent, keyed with a secret that changes every day (derived from SECRET_KEY
+    and the date, never stored), so the same person has another hash tomorrow."""
+    text = f"{code}\n{address}\n{user_agent}".encode()
+    return hashlib.blake2b(text, key=_day_key(day, settings.SECRET_KEY), digest_size=12).hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _day_key(day: date, secret: str) -> bytes:
+    return hmac.new(secret.encode(), f"scan-visitor:{day.isoformat()}".encode(), hashlib.sha256).digest()
+
+
+def _seen(code: str, visitor_hash: str) -> str:
+    return f"pub:seen:{code}:{visitor_hash}"
 
 
 def _counter(code: str) -> str:
@@ -68,24 +96,38 @@ class Visit(NamedTuple):
     version: str  # the page's two tokens joined; "" when offline
     count: int | None  # scans so far, this one included when counted; None: count the rows
     first: datetime | None  # the first scan, when known
-    scan: bool  # this view is a scan: record() queues its row
+    scan: bool  # this view is a scan (a person's first view of the day): record() queues its row
     offline: bool = False  # the shared cache did not answer: trust nothing cached
 
 
-def visit(code: str, *, counting: bool) -> Visit:
-    """Start a page view: count it as a scan when `counting`, and read the shipment's page
-    version and first scan, in one round trip. A missing token (never set, evicted, cache
-    cleared) becomes a fresh random one, so no page kept earlier matches it. The counter is only
-    incremented when it exists: a missing one is counted again from the rows by record()."""
+def visit(code: str, *, counting: bool, visitor_hash: str = "") -> Visit:
+    """Start a page view: count it as a scan when `counting` and the visitor (`visitor()`) has
+    not opened this page today, and read the shipment's page version and first scan, in one
+    round trip. A missing token (never set, evicted, cache cleared) becomes a fresh random one,
+    so no page kept earlier matches it. The counter is only incremented when it exists: a missing
+    one is counted again from the rows by record(). With the shared cache unreachable nobody can
+    be recognised: every counting view is a scan until it answers again."""
     if not public_cache.on_redis():
-        return _visit_cache(code, counting)
+        return _visit_cache(code, counting, visitor_hash)
     if public_cache.offline():
         return Visit(code, "", None, None, counting, offline=True)
-    names = (public_cache.shipment_token(code), public_cache.GLOBAL_TOKEN, _first(code), _counter(code))
-    args = [public_cache.new_token(), public_cache.new_token(), public_cache.TOKEN_TTL, 1 if counting else 0]
+    names = (
+        public_cache.shipment_token(code),
+        public_cache.GLOBAL_TOKEN,
+        _first(code),
+        _counter(code),
+        _seen(code, visitor_hash),
+    )
+    args = [
+        public_cache.new_token(),
+        public_cache.new_token(),
+        public_cache.TOKEN_TTL,
+        1 if counting else 0,
+        VISITOR_TTL,
+    ]
     try:
         script = _script(public_cache.shared_redis())
-        shipment, global_, first, count = script([public_cache.redis_key(name) for name in names], args)
+        shipment, global_, first, count, counted = script([public_cache.redis_key(name) for name in names], args)
     except RedisError:
         public_cache.went_offline()
         return Visit(code, "", None, None, counting, offline=True)
@@ -94,12 +136,13 @@ def visit(code: str, *, counting: bool) -> Visit:
         f"{shipment.decode()}.{global_.decode()}",
         None if count is None else int(count),
         None if first is None else datetime.fromisoformat(first.decode()),
-        counting,
+        bool(counted),
     )
 
 
-# KEYS: shipment token, global token, first scan, counter. ARGV: a fresh shipment token and a
-# fresh global token, the shipment token's TTL, "1" to count this scan. One script instead of
+# KEYS: shipment token, global token, first scan, counter, this visitor's mark for the day. ARGV:
+# a fresh shipment token and a fresh global token, the shipment token's TTL, "1" to count this
+# scan, the visitor mark's TTL. Returns the first four values and 1 when the view was counted. One script instead of
 # the three commands Django's cache API needs (MGET, then EXISTS and INCR): redis-py's cost per
 # command is most of the page's cost on Redis. MGET gives Lua's false for a missing key, which
 # Redis returns as nil.
@@ -113,10 +156,14 @@ if not found[2] then
     found[2] = ARGV[2]
     redis.call("SET", KEYS[2], ARGV[2])
 end
-if found[4] and ARGV[4] == "1" then
-    found[4] = redis.call("INCR", KEYS[4])
+local counted = 0
+if ARGV[4] == "1" and redis.call("SET", KEYS[5], "1", "NX", "EX", ARGV[5]) then
+    counted = 1
+    if found[4] then
+        found[4] = redis.call("INCR", KEYS[4])
+    end
 end
-return found
+return {found[1], found[2], found[3], found[4], counted}
 """
 _scripts = threading.local()
 
@@ -128,8 +175,9 @@ def _script(client: Redis) -> Script:
     return _scripts.script
 
 
-def _visit_cache(code: str, counting: bool) -> Visit:
+def _visit_cache(code: str, counting: bool, visitor_hash: str) -> Visit:
     """Through Django's cache API: the local-memory cache, where a round trip costs nothing."""
+    counting = counting and cache.add(_seen(code, visitor_hash), 1, timeout=VISITOR_TTL)
     token, first_key, count_key = public_cache.shipment_token(code), _first(code), _counter(code)
     found = cache.get_many([token, public_cache.GLOBAL_TOKEN, first_key] + ([] if counting else [count_key]))
     missing = {name: public_cache.new_token() for name in (token, public_cache.GLOBAL_TOKEN) if name not in found}

@@ -3,13 +3,16 @@ through traceability's services, so traces never need to import this app."""
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from api import errors
+from farms import gs1
 from farms.models import Farm, Village
-from shipments.models import Shipment, ShipmentItem, Store
+from shipments.models import Retailer, Shipment, ShipmentItem, Store
 from traceability.kdes import MovementKDEs
 from traceability.models import Batch, EventBatch, TraceEvent
 from traceability.services import BatchOnHold, EventRefused, InsufficientQuantity, allocate, record_event, release
@@ -29,6 +32,7 @@ __all__ = [
     "pack_shipment",
     "receive_shipment",
     "remove_item",
+    "set_company_prefix",
 ]
 
 
@@ -47,6 +51,54 @@ class ItemGone(errors.NotFound):
 EDITABLE = (Shipment.Status.DRAFT, Shipment.Status.PACKED)
 
 
+def next_sscc(retailer_id: int) -> str | None:
+    """The next SSCC of a retailer, or None if it has no GS1 company prefix. Locks the retailer row
+    (call inside a transaction), so two shipments created at once never get the same serial
+    reference; the unique SSCC column is the backstop. Extension digit 0; serial references count
+    up from 1 per prefix."""
+    prefix = Retailer.objects.select_for_update().values_list("gs1_company_prefix", flat=True).get(pk=retailer_id)
+    if not prefix:
+        return None
+    last = Shipment.objects.filter(sscc__startswith=f"0{prefix}").aggregate(last=Max("sscc"))["last"]
+    serial = int(last[1 + len(prefix) : 17]) + 1 if last else 1
+    try:
+        return gs1.sscc(prefix, serial)
+    except ValueError:
+        raise errors.Conflict(
+            _("Every serial reference of GS1 company prefix %(prefix)s is used: ask GS1 for another prefix.")
+            % {"prefix": prefix}
+        )
+
+
+@transaction.atomic
+def set_company_prefix(*, retailer: Retailer, prefix: str | None) -> int:
+    """Set (or clear) a retailer's GS1 company prefix and give each of its shipments that has no
+    SSCC one, oldest first. Returns how many SSCCs were assigned.
+
+    Side effects: locks the retailer row; an SSCC once given is never changed (crate labels print
+    it), so a new prefix only numbers shipments that had none. Raises Invalid for a prefix that is
+    not 7 to 10 digits or is another retailer's.
+    """
+    prefix = (prefix or "").strip() or None
+    if prefix is not None:
+        try:
+            gs1.validate_company_prefix(prefix)
+        except ValidationError as error:
+            raise errors.Invalid(error.messages[0])
+        if Retailer.objects.filter(gs1_company_prefix=prefix).exclude(pk=retailer.pk).exists():
+            raise errors.Invalid(_("GS1 company prefix %(prefix)s belongs to another retailer.") % {"prefix": prefix})
+    Retailer.objects.filter(pk=retailer.pk).update(gs1_company_prefix=prefix)  # locks the row
+    retailer.gs1_company_prefix = prefix
+    if prefix is None:
+        return 0
+    waiting = list(Shipment.objects.filter(store__retailer=retailer, sscc__isnull=True).order_by("created_at", "pk"))
+    for shipment in waiting:
+        shipment.sscc = next_sscc(retailer.pk)
+        shipment.save(update_fields=["sscc"])
+    return len(waiting)
+
+
+@transaction.atomic
 def create_shipment(
     *,
     origin_village: Village,
@@ -57,10 +109,12 @@ def create_shipment(
     notes: str = "",
     created_by=None,
 ) -> Shipment:
-    """A new draft shipment with a fresh public code."""
+    """A new draft shipment with a fresh public code, and an SSCC when its retailer has a GS1
+    company prefix (locks the retailer row to number it)."""
     if origin_farm is not None and origin_farm.village_id != origin_village.pk:
         raise WrongOrigin(_("The farm is not in the origin village."))
     return Shipment.objects.create(
+        sscc=next_sscc(store.retailer_id),
         origin_village=origin_village,
         origin_farm=origin_farm,
         store=store,

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Min
 from django.db.models.functions import TruncDate
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -83,11 +83,17 @@ def scans_per_day(shipment: Shipment, days: int = CHART_DAYS) -> dict:
         "bars": bars,
         "peak": peak,
         "total": sum(counts.values()),
-        "all_time": shipment.scans.count(),
+        # The same figures as the consumer page's authenticity card (shipments.scans): people.
+        **_scan_totals(shipment),
         "first": first,
         "last": today,
         "baseline": top + height,
     }
+
+
+def _scan_totals(shipment: Shipment) -> dict:
+    totals = shipment.scans.aggregate(all_time=Count("id"), first_scan=Min("scanned_at"))
+    return {"all_time": totals["all_time"], "first_scan": totals["first_scan"]}
 
 
 @login_required

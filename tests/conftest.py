@@ -10,10 +10,22 @@ import pytest
 
 def pytest_configure(config):
     """Tests create users in many places; the production hasher spends most of a second on each
-    hash by design. Tests check who may do what, not the hasher, so they use a fast one."""
+    hash by design. Tests check who may do what, not the hasher, so they use a fast one.
+
+    The suite empties the Redis database REDIS_URL names before every test, so it refuses
+    database 0, where a shared or production Redis keeps its data by default."""
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache = settings.CACHES["default"]
+    if cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        from redis.connection import parse_url
+
+        if int(parse_url(cache["LOCATION"]).get("db", 0)) == 0:
+            raise pytest.UsageError(
+                f"REDIS_URL={cache['LOCATION']} selects Redis database 0, which the tests would empty: "
+                "give them a database of their own, e.g. redis://127.0.0.1:6379/15"
+            )
 
 
 def pytest_addoption(parser):

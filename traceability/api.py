@@ -14,6 +14,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from api.base import (
@@ -30,12 +31,12 @@ from api.base import (
 from api.idempotency import IdempotentMixin
 from farms.api import VillageScope
 from farms.models import Crop, Farm, Field, Membership, Village
-from traceability import lifecycle, permissions, services, trace
+from traceability import lifecycle, lot_codes, permissions, services, trace
 from traceability.alerts import AlertKind, alerts_for
+from traceability.lot_codes import validate_lot_code
 from traceability.models import Batch, Hold, Recall, TraceEvent, Unit
 
 QUANTITY = {"max_digits": 12, "decimal_places": 3, "min_value": Decimal("0.001")}
-LOT_CODE = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -72,6 +73,7 @@ class BatchSerializer(StrictModelSerializer):
             "notes",
             "created_by",
             "created_at",
+            "client_id",
         ]
         read_only_fields = fields
 
@@ -98,15 +100,38 @@ class NewLotFields(serializers.Serializer):
 
 
 class BatchCreateSerializer(NewLotFields, StrictModelSerializer):
-    lot_code = serializers.RegexField(LOT_CODE, max_length=40, required=False)
+    """`client_id` is made by the phone: a retry with the same id returns the lot already
+    registered (200) instead of registering it twice."""
+
+    lot_code = serializers.CharField(max_length=lot_codes.MAX_LENGTH, required=False, validators=[validate_lot_code])
+    client_id = serializers.UUIDField(required=False)
 
     class Meta:
         model = Batch
-        fields = ["lot_code", "farm", "field", "crop", "planted_on", "harvested_on", "quantity", "unit", "notes"]
+        fields = [
+            "lot_code",
+            "farm",
+            "field",
+            "crop",
+            "planted_on",
+            "harvested_on",
+            "quantity",
+            "unit",
+            "notes",
+            "client_id",
+        ]
 
     def validate_lot_code(self, value):
         if Batch.objects.filter(lot_code=value).exists():
             raise ValidationError(_("This lot code is already taken."))
+        return value
+
+    def validate_client_id(self, value):
+        existing = Batch.objects.filter(client_id=value).first()
+        user = self.context["request"].user
+        if existing is not None and not Batch.objects.writable_by(user).filter(pk=existing.pk).exists():
+            # Another tenant's lot: answer as if the id were taken, without saying by what.
+            raise ValidationError(_("This client id is already used."))
         return value
 
     def validate(self, attrs):
@@ -197,6 +222,18 @@ class TraceEventCreateSerializer(StrictSerializer):
     @property
     def user(self):
         return self.context["request"].user
+
+
+class TraceEventWithPhotoSerializer(TraceEventCreateSerializer):
+    """The same event as multipart/form-data, with `data` as JSON text: a quality test may carry
+    the photo of its report (a phone's outbox sends one with the record it belongs to)."""
+
+    photo = serializers.ImageField(required=False, help_text=_("A quality test's report."))
+
+    def validate(self, attrs):
+        if "photo" in attrs and attrs["kind"] != TraceEvent.Kind.QUALITY_TEST:
+            raise ValidationError({"photo": [_("Only a quality test takes a photo.")]})
+        return attrs
 
 
 class RecallSerializer(StrictModelSerializer):
@@ -463,6 +500,17 @@ class RecallFilter(FilterSet):
 # Viewsets
 
 
+class RecordedByCaller(BasePermission):
+    """A phone's outbox names who made each record in the X-Outbox-User header (a user id): on a
+    shared phone, one farmer's records are refused rather than saved under another's name."""
+
+    message = _("This record was made by another person on this phone: they must sign in to send it.")
+
+    def has_permission(self, request, view):
+        made_by = request.headers.get("X-Outbox-User")
+        return made_by is None or made_by == str(request.user.pk)
+
+
 class BatchViewSet(
     IdempotentMixin,
     TenantScopedMixin,
@@ -476,7 +524,7 @@ class BatchViewSet(
     village's lots; everyone reads what Batch.objects.visible_to allows."""
 
     lookup_field = "lot_code"
-    lookup_value_regex = r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}"
+    lookup_value_regex = lot_codes.URL_PATTERN
     filterset_class = BatchFilter
     ordering_fields = ["created_at", "lot_code", "harvested_on", "quantity"]
     ordering = ["-created_at", "lot_code"]
@@ -494,20 +542,32 @@ class BatchViewSet(
     def writable(self, user):
         return Batch.objects.writable_by(user)
 
+    def get_permissions(self):
+        return [*super().get_permissions(), RecordedByCaller()]
+
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        client_id = serializer.validated_data.get("client_id")
+        retried = client_id is not None and Batch.objects.filter(client_id=client_id).exists()
         batch = services.register_batch(created_by=request.user, **serializer.validated_data)
-        return Response(BatchSerializer(batch, context=self.get_serializer_context()).data, status.HTTP_201_CREATED)
+        return Response(
+            BatchSerializer(batch, context=self.get_serializer_context()).data,
+            status=status.HTTP_200_OK if retried else status.HTTP_201_CREATED,
+        )
 
     def update(self, request, *args, **kwargs):
         super().update(request, *args, **kwargs)
         batch = self.visible(request.user).get(pk=self.get_object().pk)
         return Response(BatchSerializer(batch, context=self.get_serializer_context()).data)
 
+    # Not named `trace`: an action named like an HTTP method becomes that method's handler, and
+    # `TRACE /api/v1/batches/` answered with a trace. The URL keeps its name.
     @extend_schema(parameters=[TraceQuerySerializer], responses=TraceSerializer)
-    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
-    def trace(self, request, lot_code=None):
+    @action(
+        detail=True, methods=["get"], url_path="trace", url_name="trace", filterset_class=None, pagination_class=None
+    )
+    def lineage(self, request, lot_code=None):
         """Backward and forward trace of the lot (`?direction=both|backward|forward`), for those
         who may trace it (permissions.may_trace; anyone else 404, as on the trace page): auditors
         and the lot's village see all of it, retailer staff the lots their shipments carried and
@@ -537,7 +597,10 @@ class TraceEventViewSet(
     ordering = ["occurred_at", "id"]
 
     def get_serializer_class(self):
-        return TraceEventCreateSerializer if self.action == "create" else TraceEventSerializer
+        return TraceEventWithPhotoSerializer if self.action == "create" else TraceEventSerializer
+
+    def get_permissions(self):
+        return [*super().get_permissions(), RecordedByCaller()]
 
     def visible(self, user):
         events = TraceEvent.objects.all()
@@ -551,11 +614,14 @@ class TraceEventViewSet(
         return TraceEvent.objects.none()  # nothing is ever changed in place
 
     @extend_schema(
-        request=PolymorphicProxySerializer(
-            component_name="EventCreate",
-            serializers=[TraceEventCreateSerializer, CorrectionCreateSerializer],
-            resource_type_field_name=None,
-        ),
+        request={
+            "application/json": PolymorphicProxySerializer(
+                component_name="EventCreate",
+                serializers=[TraceEventCreateSerializer, CorrectionCreateSerializer],
+                resource_type_field_name=None,
+            ),
+            "multipart/form-data": TraceEventWithPhotoSerializer,
+        },
         responses={201: TraceEventSerializer, 200: TraceEventSerializer},
     )
     def create(self, request, *args, **kwargs):
@@ -656,6 +722,7 @@ class HoldViewSet(IdempotentMixin, TenantScopedMixin, viewsets.ReadOnlyModelView
     those who may recall the lot (403 otherwise, 409 once decided)."""
 
     serializer_class = HoldSerializer
+    queryset = Hold.objects.none()  # the model, for the schema (visible() needs a real user)
     filterset_class = HoldFilter
     ordering_fields = ["opened_at", "id"]
     ordering = ["-opened_at"]

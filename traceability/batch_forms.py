@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from farms.images import PhotoFormField
 from farms.models import Crop, Field, Village
 from traceability import lifecycle
 from traceability.models import EventKind, TraceEvent, Unit
@@ -102,7 +103,7 @@ class BatchEventForm(forms.Form):
     test = forms.CharField(
         label=_("Test"), max_length=200, required=False, help_text=_("e.g. pesticide residue rapid test")
     )
-    photo = forms.ImageField(label=_("Photo of the report"), required=False)
+    photo = PhotoFormField(label=_("Photo of the report"), required=False)
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
 
     def __init__(self, *args, kind: str, **kwargs):

@@ -9,7 +9,6 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -83,6 +82,7 @@ def batch_create(request: HttpRequest) -> HttpResponse:
                 planted_on=data["planted_on"],
                 harvested_on=data["harvested_on"],
                 created_by=request.user,
+                client_id=client_id_from(request),
             )
             return batch.lot_code
 
@@ -159,13 +159,9 @@ def batch_event(request: HttpRequest, lot_code: str, kind: str) -> HttpResponse:
             value = form.cleaned_data.get(name)
             if value not in (None, ""):
                 data[name] = float(value) if name == "temperature_c" else value
-        photo = form.cleaned_data.get("photo")
-        if photo:
-            data["photo"] = default_storage.save(
-                f"quality/{batch.farm.village.code}/{uuid.uuid4().hex}-{photo.name}", photo
-            )
         try:
             # The service decides (holds, order, quantities, temperatures): the same rules as the API.
+            # It keeps the photo only once the event passed them.
             services.record_batch_event(
                 batch=batch,
                 kind=kind,
@@ -174,10 +170,9 @@ def batch_event(request: HttpRequest, lot_code: str, kind: str) -> HttpResponse:
                 data=data,
                 quantity=form.cleaned_data.get("quantity"),
                 client_id=client_id_from(request),
+                photo=form.cleaned_data.get("photo") or None,
             )
         except (errors.ServiceError, ValidationError) as exc:
-            if "photo" in data:  # a refused event keeps no file
-                default_storage.delete(data["photo"])
             if isinstance(exc, ValidationError):
                 _add_service_errors(form, exc)
                 status = 400
@@ -193,7 +188,7 @@ def batch_event(request: HttpRequest, lot_code: str, kind: str) -> HttpResponse:
     return render(
         request,
         "farms/batch_event_form.html",
-        {"batch": batch, "form": form, "kind_label": EventKind(kind).label, "client_id": uuid.uuid4()},
+        {"batch": batch, "kind": kind, "form": form, "kind_label": EventKind(kind).label, "client_id": uuid.uuid4()},
         status=status,
     )
 

@@ -8,7 +8,7 @@ and WPS save by default); .xlsx files are read with openpyxl.
 import csv
 import hashlib
 import io
-import re
+import itertools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -20,10 +20,21 @@ from django.utils.translation import gettext as _
 
 from farms.models import Crop, Farm, Village
 from traceability import lifecycle
+from traceability.lot_codes import is_lot_code
 from traceability.models import Batch, BatchImport, Unit
 from traceability.services import lot_code_prefix, next_lot_number, record_registrations
 
 MAX_ROWS = 5000
+# An import of MAX_ROWS rows is well under 1 MB as CSV or .xlsx; the caps keep a hostile file
+# from holding a worker: the upload's size, what an .xlsx unpacks to (a zip bomb of a few
+# hundred kB unpacks to gigabytes of XML), and any one cell.
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_UNPACKED_BYTES = 20 * 1024 * 1024
+MAX_CELL_CHARS = 200
+MAX_COLUMNS = 50
+# Let the csv module read a long cell so that it becomes a row error (the default limit, 128 kB,
+# raises for the whole file); no cell can be longer than the file.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))
 
 # canonical name -> header spellings accepted (compared lower-cased, spaces stripped)
 COLUMNS = {
@@ -38,7 +49,6 @@ COLUMNS = {
 }
 REQUIRED = ("farm", "crop", "quantity")
 UNIT_WORDS = {"公斤": "kg", "千克": "kg", "箱": "box", "筐": "crate", "个": "piece", "件": "piece"}
-LOT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
 
 
 class ImportFileError(Exception):
@@ -76,27 +86,55 @@ def decode_csv(raw: bytes) -> str:
         raise ImportFileError(_("The file is neither UTF-8 nor GB18030 text: save it as CSV or Excel (.xlsx)."))
 
 
+def read_capped(file) -> bytes:
+    """The upload's bytes; ImportFileError when it is over MAX_FILE_BYTES (not read further)."""
+    raw = file.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ImportFileError(
+            _("The file is larger than %(mb)s MB: import at most %(rows)s rows at a time.")
+            % {"mb": MAX_FILE_BYTES // (1024 * 1024), "rows": MAX_ROWS}
+        )
+    return raw
+
+
 def read_rows(file, raw: bytes | None = None) -> list[list]:
-    """The sheet's rows (header first) as lists of cell values, from a CSV or .xlsx upload."""
-    raw = file.read() if raw is None else raw
+    """The sheet's rows (header first) as lists of cell values, from a CSV or .xlsx upload: at
+    most MAX_ROWS data rows and a few more, so that a longer sheet is refused without being read
+    to its end."""
+    raw = read_capped(file) if raw is None else raw
     name = (getattr(file, "name", "") or "").lower()
     if raw[:4] == b"PK\x03\x04" or name.endswith(".xlsx"):
-        import openpyxl
-
-        try:
-            workbook = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-        except Exception:
-            raise ImportFileError(_("The Excel file could not be opened: save it again as .xlsx."))
-        sheet = workbook.worksheets[0]
-        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-        workbook.close()
-        return rows
+        return _xlsx_rows(raw)
     text = decode_csv(raw)
     try:
         dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
     return [row for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def _xlsx_rows(raw: bytes) -> list[list]:
+    import zipfile
+
+    import openpyxl
+
+    try:
+        unpacked = sum(item.file_size for item in zipfile.ZipFile(io.BytesIO(raw)).infolist())
+    except (zipfile.BadZipFile, ValueError):
+        raise ImportFileError(_("The Excel file could not be opened: save it again as .xlsx."))
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ImportFileError(_("The Excel file is too large once unpacked: import fewer rows at a time."))
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except Exception:
+        raise ImportFileError(_("The Excel file could not be opened: save it again as .xlsx."))
+    try:
+        # Read lazily (read-only mode streams the sheet): the header, MAX_ROWS rows and a few
+        # blank ones, plus one more to tell that there are too many.
+        rows = workbook.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS)
+        return [list(row) for row in itertools.islice(rows, MAX_ROWS + 100)]
+    finally:
+        workbook.close()
 
 
 def _header_map(header: list) -> dict[str, int]:
@@ -163,7 +201,7 @@ def import_batches(*, village: Village, file, actor, new_data: bool = False) -> 
     (lifecycle.check_lot_dates). When any row is wrong, writes nothing and returns every row's
     errors. Raises ImportFileError when the file itself cannot be read or was imported before.
     """
-    raw = file.read()
+    raw = read_capped(file)
     sha256 = hashlib.sha256(raw).hexdigest()
     if not new_data:
         _already_imported(village, sha256)
@@ -204,6 +242,11 @@ def import_batches(*, village: Village, file, actor, new_data: bool = False) -> 
             index = columns.get(name)
             return row[index] if index is not None and index < len(row) else None
 
+        if any(len(_text(value)) > MAX_CELL_CHARS for value in row):
+            result.errors.append(
+                RowError(number, _("a cell is longer than %(max)s characters") % {"max": MAX_CELL_CHARS})
+            )
+            continue
         problems = []
         farm = farms.get(cell("farm"))
         if farm is None:
@@ -246,8 +289,8 @@ def import_batches(*, village: Village, file, actor, new_data: bool = False) -> 
             problems.extend(exc.messages)
         lot_code = cell("lot_code")
         if lot_code:
-            if not LOT_CODE.match(lot_code):
-                problems.append(_("lot code “%(code)s” may only use letters, digits and . _ / -") % {"code": lot_code})
+            if not is_lot_code(lot_code):
+                problems.append(_("lot code “%(code)s” may only use letters, digits and . _ -") % {"code": lot_code})
             elif lot_code in taken_codes or lot_code in seen_codes:
                 problems.append(_("lot code %(code)s is already used") % {"code": lot_code})
             seen_codes.add(lot_code)

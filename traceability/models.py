@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from farms.models import Crop, Farm, Field, Membership, Village
+from traceability.lot_codes import MAX_LENGTH, validate_lot_code
+from traceability.lot_codes import PATTERN as LOT_CODE_PATTERN
 
 
 class Unit(models.TextChoices):
@@ -51,7 +53,7 @@ class Batch(models.Model):
 
     Status = BatchStatus
 
-    lot_code = models.CharField(_("lot code"), max_length=40, unique=True)
+    lot_code = models.CharField(_("lot code"), max_length=MAX_LENGTH, unique=True, validators=[validate_lot_code])
     farm = models.ForeignKey(Farm, verbose_name=_("farm"), on_delete=models.PROTECT, related_name="batches")
     field = models.ForeignKey(
         Field,
@@ -103,6 +105,9 @@ class Batch(models.Model):
     # Set for lots that came in from a spreadsheet (traceability.imports): no one recorded their
     # harvest or quality test in the app, which the alerts ask for (traceability.alerts).
     imported_at = models.DateTimeField(_("imported at"), null=True, blank=True, editable=False)
+    # Made by the phone that registered the lot (an offline outbox sends it again after a lost
+    # answer, maybe days later): services.register_batch returns the lot already registered with it.
+    client_id = models.UUIDField(_("client id"), null=True, blank=True, unique=True, editable=False)
 
     objects = BatchQuerySet.as_manager()
 
@@ -124,7 +129,7 @@ class Batch(models.Model):
             models.CheckConstraint(condition=Q(status__in=BatchStatus.values), name="batch_status_valid"),
             models.CheckConstraint(condition=Q(unit__in=Unit.values), name="batch_unit_valid"),
             models.CheckConstraint(
-                condition=Q(lot_code__regex=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$"),
+                condition=Q(lot_code__regex=LOT_CODE_PATTERN),
                 name="batch_lot_code_format",
             ),
             models.CheckConstraint(

@@ -10,6 +10,8 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -19,6 +21,7 @@ from api import errors
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import chain, lifecycle
 from traceability.lifecycle import BatchOnHold, EventRefused, InsufficientQuantity
+from traceability.lot_codes import validate_lot_code
 from traceability.models import Batch, BatchInput, EventBatch, Hold, HoldLot, Recall, RecallHold, TraceEvent, Unit
 from traceability.permissions import correctable_events, may_close_recall, may_decide_hold, may_open_recall
 from traceability.signals import announce
@@ -38,6 +41,36 @@ def _lock_lots(ids) -> list[Batch]:
 
 def _event_by_client_id(client_id) -> TraceEvent | None:
     return TraceEvent.objects.filter(client_id=client_id).first()
+
+
+# Keys of an event's data that the system writes and that traces, exports and pages trust: a
+# shipment's movement (written by shipments.services), a transformation's, a correction's links.
+# (A reference document is a farm's key data element too: packing records one.)
+# Farm-side events and corrections may not set them: `{"shipment": "a/b"}` on a cooling event
+# would pose as a shipment.
+RESERVED_KEYS = frozenset(
+    {
+        "shipment",
+        "store",
+        "store_gln",
+        "store_city",
+        "retailer",
+        "retailer_gln",
+        "ship_from",
+        "ship_from_gln",
+        "transformation",
+        "corrected_event",
+        "corrective_event",
+    }
+)
+
+
+def _refuse_reserved_keys(data: dict | None, field: str) -> None:
+    used = sorted(RESERVED_KEYS.intersection(data or {}))
+    if used:
+        raise ValidationError(
+            {field: _("These keys are written by the system and cannot be set: %(keys)s.") % {"keys": ", ".join(used)}}
+        )
 
 
 @transaction.atomic
@@ -169,17 +202,31 @@ def register_batch(
     lot_code: str = "",
     created_by=None,
     notes: str = "",
+    client_id: uuid.UUID | str | None = None,
 ) -> Batch:
-    """Create a batch, assigning the next lot code unless one is given.
+    """Create a batch, assigning the next lot code unless one is given (ValidationError when the
+    given one breaks the lot-code rule).
 
     Side effects: locks the farm's village row while choosing the code, so two farmers of one
     village registering at the same moment cannot pick the same number. Refuses (ValidationError)
     dates the lifecycle refuses (lifecycle.check_lot_dates).
+    Idempotent on `client_id` (made by the phone or the form page): a retry returns the batch
+    already registered with it, even days later from an offline outbox. Refuses (errors.Invalid) a
+    client_id already used for a batch of another farm.
     """
     if field is not None and field.farm_id != farm.pk:
         raise errors.Invalid("The field belongs to another farm.")
+    if lot_code:
+        validate_lot_code(lot_code)
     lifecycle.check_lot_dates(planted_on, harvested_on)
     Village.objects.select_for_update().only("id").get(pk=farm.village_id)
+    # Under the village lock: a concurrent retry of the same registration waits here, then finds it.
+    if client_id is not None:
+        existing = Batch.objects.filter(client_id=client_id).first()
+        if existing is not None:
+            if existing.farm_id != farm.pk:
+                raise errors.Invalid(_("This client id is already used."))
+            return existing
     batch = Batch.objects.create(
         lot_code=lot_code
         or next_lot_code(village=farm.village, crop=crop, day=lifecycle.lot_code_day(harvested_on=harvested_on)),
@@ -193,6 +240,7 @@ def register_batch(
         status=lifecycle.initial_status(harvested_on=harvested_on),
         created_by=created_by,
         notes=notes,
+        client_id=client_id,
     )
     record_registrations(batches=[batch], actor=created_by)
     return batch
@@ -258,6 +306,7 @@ def record_batch_event(
     data: dict | None = None,
     client_id: uuid.UUID | str | None = None,
     quantity: Decimal | None = None,
+    photo=None,
 ) -> tuple[TraceEvent, bool]:
     """Record a farm-side event (lifecycle.FARM_EVENT_KINDS) for one batch. Returns (event, created).
 
@@ -268,9 +317,12 @@ def record_batch_event(
     record_event); moves the batch's status forward for harvest and packing and sets its harvest
     date from a harvest event when it has none; a failed quality test opens a safety hold on the
     lot and every lot made from it (locked before the village row, in primary-key order);
-    announces batches_changed after commit. Idempotent on `client_id`: a retry gets the event
+    announces batches_changed after commit. `photo` (an uploaded image, a quality test's report)
+    is saved under quality/<village code>/ in the default storage, once the event passed the
+    checks, and named in data["photo"]. Idempotent on `client_id`: a retry gets the event
     already recorded, even if the lot has changed since.
     """
+    _refuse_reserved_keys(data, "data")
     if client_id is not None and (existing := _event_by_client_id(client_id)) is not None:
         return existing, False
     batch = _lock_lots([batch.pk])[0]
@@ -281,6 +333,9 @@ def record_batch_event(
     failed = lifecycle.test_failed(kind, data)
     held = _lock_made_from(batch) if failed else []
     farm = batch.farm
+    if photo is not None:
+        name = f"quality/{farm.village.code}/{uuid.uuid4().hex}-{photo.name}"
+        data = {**data, "photo": default_storage.save(name, photo)}
     event, created = record_event(
         kind=kind,
         village=farm.village,
@@ -381,6 +436,7 @@ def record_correction(
         return existing
     if reason not in TraceEvent.CorrectionReason.values:
         raise CorrectionRefused(_('Unknown correction reason "%(reason)s".') % {"reason": reason})
+    _refuse_reserved_keys(corrected_data, "corrected_data")
     corrects_facts = corrected_data or corrected_occurred_at is not None or corrected_quantity is not None
     if reason == TraceEvent.CorrectionReason.INCORRECT_DATA and not corrects_facts:
         raise CorrectionRefused(_("An incorrect-data correction needs the corrected data or time."))

@@ -10,9 +10,10 @@ One module per job, each importing only those above it:
   label (`design`), shared by PDF and ZPL so both print the same label;
 - `pdf`: the PDF, each shipment's QR and label drawn once and placed on every slot;
 - `zpl`: the same label as ZPL II for Zebra printers;
-- `printing`: the bridge to the models: a shipment's print request checked, its label data read,
-  rendered (`render_labels`, which the label download view and `manage.py print_labels` call;
-  the API links to the label page).
+- `printing`: the bridge to the models: a shipment's print request checked, what its QR encodes
+  (`QrContent`: the short URL, or a GS1 Digital Link of a lot or of the SSCC), its label data
+  read, rendered (`render_labels`, which the label download view and `manage.py print_labels`
+  call; the API links to the label page).
 
 The names below are the package's public interface; import them from `shipments.labels`.
 """
@@ -32,7 +33,16 @@ from shipments.labels.layouts import (
 )
 from shipments.labels.pdf import render_pdf
 from shipments.labels.placement import Design, LabelData, TextLine, design
-from shipments.labels.printing import CONTENT_TYPES, FORMATS, label_data, render_labels, request_errors
+from shipments.labels.printing import (
+    CONTENT_TYPES,
+    DATE_AIS,
+    FORMATS,
+    QR_KINDS,
+    QrContent,
+    label_data,
+    render_labels,
+    request_errors,
+)
 from shipments.labels.zpl import ZPL_CJK_FONT, render_zpl
 
 __all__ = [
@@ -41,6 +51,7 @@ __all__ = [
     "CJK_FONT_PACKAGE",
     "CJK_FONT_PATH",
     "CONTENT_TYPES",
+    "DATE_AIS",
     "FORMATS",
     "INCH",
     "LATIN_FONT",
@@ -49,11 +60,13 @@ __all__ = [
     "MIN_COPIES",
     "MIN_MODULE_MM",
     "MM",
+    "QR_KINDS",
     "ZPL_CJK_FONT",
     "Design",
     "FontMissing",
     "LabelData",
     "LabelError",
+    "QrContent",
     "Layout",
     "TextLine",
     "design",

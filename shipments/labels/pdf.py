@@ -66,7 +66,9 @@ def render_pdf(layout: Layout, data: LabelData, copies: int, start: int = 1) -> 
     pdf = canvas.Canvas(
         buffer,
         pagesize=(layout.page_width * MM, layout.page_height * MM),
-        pageCompression=1,
+        # A roll has one page per label whose whole content is "place the label form": deflating
+        # a thousand such streams costs more time (a quarter of the render) and bytes than it saves.
+        pageCompression=1 if layout.is_sheet else 0,
         invariant=1,
     )
     pdf.setTitle(f"{data.crop_zh} {data.village_zh} · {data.url}")

@@ -9,18 +9,24 @@ module prints the same width.
 import math
 from dataclasses import dataclass, field, replace
 from datetime import date
+from urllib.parse import urlsplit
 
 from django.utils.translation import gettext as _
 
 from shipments import qr
 from shipments.labels.errors import LabelError
-from shipments.labels.fonts import fit, register_fonts
+from shipments.labels.fonts import fit, register_fonts, width_mm
 from shipments.labels.layouts import INCH, MIN_MODULE_MM, MM, Layout
 
 
 @dataclass(frozen=True)
 class LabelData:
-    """Everything printed on a label, as plain values."""
+    """Everything printed on a label, as plain values.
+
+    `url` is what the QR encodes: the short URL, or a GS1 Digital Link URI. For a Digital Link,
+    `hri` holds the human-readable GS1 element strings, one per AI ("(01) 09506000134352",
+    "(10) ABC"...), printed under the symbol in place of the URL, and the host goes in the text
+    column so a shopper can still check the domain."""
 
     url: str
     crop_zh: str
@@ -30,6 +36,11 @@ class LabelData:
     village_en: str = ""
     harvested_from: date | None = None
     harvested_to: date | None = None
+    hri: tuple[str, ...] = ()
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
 
     @property
     def harvest_text(self) -> str:
@@ -94,13 +105,18 @@ def design(layout: Layout, data: LabelData) -> Design:
     pad = max(1.2, min(width, height) * 0.04)  # text keeps this far from the die cut
     edge = 0.5  # the quiet zone itself is blank, so the QR box may come closer to the edge
 
-    # The URL line along the bottom.
-    url_text, url_size = fit(data.url, min(12.0, height * 0.2), width - 2 * pad, 4.5)
-    if url_text != data.url:
-        short = data.url.split("://", 1)[-1]  # the host is what a shopper checks
-        url_text, url_size = fit(short, url_size, width - 2 * pad, 4.0)
+    # The URL line along the bottom, or for a Digital Link its element strings (one or two lines).
+    if data.hri:
+        bottom = _hri_lines(data.hri, min(12.0, height * 0.2), width - 2 * pad)
+    else:
+        url_text, url_size = fit(data.url, min(12.0, height * 0.2), width - 2 * pad, 4.5)
+        if url_text != data.url:
+            short = data.url.split("://", 1)[-1]  # the host is what a shopper checks
+            url_text, url_size = fit(short, url_size, width - 2 * pad, 4.0)
+        bottom = [(url_text, url_size)]
+    url_size = bottom[0][1]
     url_baseline = height - pad
-    url_top = url_baseline - url_size / MM * 0.95
+    url_top = url_baseline - url_size / MM * (0.95 + 1.15 * (len(bottom) - 1))
 
     if portrait:
         target = min(width - 2 * pad, height * 0.55)
@@ -141,8 +157,26 @@ def design(layout: Layout, data: LabelData) -> Design:
     block = lines[-1].baseline + lines[-1].size * 0.18 / MM - text_top
     shift = min(max(0.0, centre - block / 2 - text_top), text_bottom - text_top - block)
     lines = [replace(line, baseline=line.baseline + max(0.0, shift)) for line in lines]
-    url_line = TextLine(url_text, url_size, pad, url_baseline, width - 2 * pad)
-    return Design(width, height, qr_x, qr_y, module, modules, matrix, (*lines, url_line))
+    step = url_size / MM * 1.15
+    bottom_lines = [
+        TextLine(text, url_size, pad, url_baseline - step * (len(bottom) - 1 - n), width - 2 * pad)
+        for n, (text, _size) in enumerate(bottom)
+    ]
+    return Design(width, height, qr_x, qr_y, module, modules, matrix, (*lines, *bottom_lines))
+
+
+def _hri_lines(elements: tuple[str, ...], size: float, width: float) -> list[tuple[str, float]]:
+    """The element strings on one line if it prints at 5 pt or more, else on two, broken between
+    elements where the longer line is shortest; both lines at one size."""
+    whole = " ".join(elements)
+    text, fitted = fit(whole, size, width, 4.0)
+    if fitted >= 5.0 or len(elements) == 1:
+        return [(text, fitted)]
+    splits = [(" ".join(elements[:n]), " ".join(elements[n:])) for n in range(1, len(elements))]
+    first, second = min(splits, key=lambda pair: max(width_mm(pair[0], size), width_mm(pair[1], size)))
+    longer = max(first, second, key=lambda line: width_mm(line, size))
+    _text, fitted = fit(longer, size, width, 4.0)
+    return [(fit(first, fitted, width, 4.0)[0], fitted), (fit(second, fitted, width, 4.0)[0], fitted)]
 
 
 def _text_lines(data: LabelData, x: float, top: float, width: float, height: float, *, roomy: bool) -> list[TextLine]:
@@ -168,6 +202,8 @@ def _text_lines(data: LabelData, x: float, top: float, width: float, height: flo
         wanted += [(lot_label + lots[0] + more, 0.9, False)]
     if data.harvest_text:
         wanted += [(harvest_label + data.harvest_text, 0.9, False)]
+    if data.hri:  # the URL is no longer printed: the host is, for a shopper to check
+        wanted += [(data.host, 0.75, False)]
     wanted = [line for line in wanted if line[0]]
 
     leading = 1.22

@@ -10,11 +10,20 @@ from django.test import SimpleTestCase
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start(**env) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL")}
+# What the test run itself sets (tests/environment.py) or the caller's shell may hold.
+NOT_INHERITED = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SECURE_COOKIES", "PUBLIC_BASE_URL")
+
+
+def start(ARGS: str = "", **env) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
     clean.update(env)
     return subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+        [sys.executable, "manage.py", "check", *ARGS.split()],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -63,3 +72,62 @@ class HttpsRedirectTests(SimpleTestCase):
             self.assertEqual(client.get("/healthz").status_code, 200)
             response = client.get("/accounts/login/")
             self.assertEqual((response.status_code, response["Location"]), (301, "https://testserver/accounts/login/"))
+
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "k9Q-2vR_7wLp4sX8zT1mN6bJ3cF0hY5gD-eA9uK2qW7rE4tZ1xV8",
+    "ALLOWED_HOSTS": "trace.example.cn",
+    "PUBLIC_BASE_URL": "https://trace.example.cn",
+}
+
+
+class StartupErrorTests(SimpleTestCase):
+    """A bad setting is one clear line on stderr and a non-zero exit, under manage.py and gunicorn."""
+
+    def test_manage_py_prints_one_line_and_no_traceback(self):
+        result = start(DEBUG="maybe")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertEqual(
+            result.stderr.strip().splitlines(),
+            ["Configuration error: DEBUG='maybe' is not a boolean: set it to one of 1/0, true/false, yes/no, on/off."],
+        )
+
+    def test_gunicorn_prints_the_same_line_exits_non_zero_and_shows_no_traceback(self):
+        clean = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "-b", "127.0.0.1:8179", "-w", "1"],
+            cwd=ROOT,
+            env={**clean, **PRODUCTION, "SECRET_KEY": ""},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("Configuration error: SECRET_KEY is not set.", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+
+    def test_production_requires_the_public_base_url(self):
+        result = start(**{**PRODUCTION, "PUBLIC_BASE_URL": ""})
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("Configuration error: PUBLIC_BASE_URL is not set", result.stderr)
+
+    def test_check_deploy_is_clean_with_the_documented_production_environment(self):
+        env = {
+            **PRODUCTION,
+            "BEHIND_TLS_PROXY": "1",
+            "TRUSTED_PROXY_COUNT": "1",
+            "CSRF_TRUSTED_ORIGINS": "https://trace.example.cn",
+            "SECURE_SSL_REDIRECT": "1",
+            "SECURE_HSTS_SECONDS": "31536000",
+            "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
+            "SECURE_HSTS_PRELOAD": "1",
+        }
+        result = start(**env, ARGS="--deploy --fail-level WARNING")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("System check identified no issues", result.stdout)
+
+    def test_check_deploy_warns_about_a_public_base_url_no_phone_can_reach(self):
+        env = {**PRODUCTION, "PUBLIC_BASE_URL": "http://127.0.0.1:8000", "ALLOWED_HOSTS": "127.0.0.1"}
+        result = start(**env, ARGS="--deploy")
+        self.assertIn("shipments.W001", result.stderr)

@@ -29,7 +29,7 @@ from traceability import services as trace
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 V1 = "/api/v1"
 WECHAT_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148 MicroMessenger/8.0.49"
-RECALL = "Recall: do not eat this product"
+RECALL = "Recall: do not eat"
 
 
 @contextmanager

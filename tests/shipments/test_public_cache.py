@@ -29,13 +29,13 @@ from traceability import services as trace
 from traceability.models import Batch
 
 WECHAT_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148 MicroMessenger/8.0.49"
-RECALL = "Recall: do not eat this product"
+RECALL = "Recall: do not eat"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def scanned(response) -> int:
     """The scan count the page shows."""
-    return int(re.search(r"Scanned (\d+) times?\b", response.content.decode()).group(1))
+    return int(re.search(r"Opened by (\d+) (?:person|people)\b", response.content.decode()).group(1))
 
 
 class ConsumerPage:

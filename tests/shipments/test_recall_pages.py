@@ -10,8 +10,8 @@ from shipments import services as shipping
 from tests.support import make_batch, make_crop, make_delivered_shipment, make_farm, make_store, make_user, make_village
 from traceability import services as trace
 
-WARNING_EN = "Recall: do not eat this product"
-HOLD_EN = "Safety hold: please do not eat this product for now"
+WARNING_EN = "Recall: do not eat"
+HOLD_EN = "Safety hold: please do not eat"
 
 
 class RecallOnConsumerPagesTests(TestCase):

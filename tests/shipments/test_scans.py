@@ -4,6 +4,7 @@ the production batch of SCAN_BATCH_SIZE=20 rows."""
 
 import re
 from contextlib import contextmanager
+from datetime import date
 from unittest import mock
 
 from django.conf import settings
@@ -14,7 +15,15 @@ from redis import Redis
 
 from shipments import public_cache, scans
 from shipments.models import Scan
-from tests.support import make_batch, make_crop, make_delivered_shipment, make_farm, make_village, requires_redis
+from tests.support import (
+    make_batch,
+    make_crop,
+    make_delivered_shipment,
+    make_farm,
+    make_user,
+    make_village,
+    requires_redis,
+)
 
 WECHAT_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148 MicroMessenger/8.0.49"
 ANDROID_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126 Mobile"
@@ -22,7 +31,7 @@ ANDROID_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML
 
 def scanned(response) -> int:
     """The scan count the page shows."""
-    return int(re.search(r"Scanned (\d+) times?\b", response.content.decode()).group(1))
+    return int(re.search(r"Opened by (\d+) (?:person|people)\b", response.content.decode()).group(1))
 
 
 @contextmanager
@@ -56,6 +65,9 @@ class ScanTestCase(TestCase):
         self.addCleanup(translation.deactivate)
 
     def scan(self, user_agent: str = WECHAT_UA, language: str = "en"):
+        """A page view by another shopper each time (scans count people, not page loads)."""
+        self.shoppers = getattr(self, "shoppers", 0) + 1
+        user_agent = f"{user_agent} shopper/{self.shoppers}"
         return self.client.get(self.shipment.public_path, HTTP_USER_AGENT=user_agent, HTTP_ACCEPT_LANGUAGE=language)
 
     def rows(self) -> list[tuple[str, str]]:
@@ -65,6 +77,70 @@ class ScanTestCase(TestCase):
 # The time-based flush is covered on its own; elsewhere it would make the writes depend on the
 # machine's speed.
 @override_settings(SCAN_FLUSH_SECONDS=3600)
+class PeopleNotPageLoadsTests(ScanTestCase):
+    """A scan is a person's first view of the day (shipments.scans.visitor)."""
+
+    def view(self, user_agent: str = WECHAT_UA, **extra):
+        return self.client.get(
+            self.shipment.public_path, HTTP_USER_AGENT=user_agent, **{"HTTP_ACCEPT_LANGUAGE": "en", **extra}
+        )
+
+    def test_reloads_and_the_language_switch_by_one_shopper_count_once(self):
+        self.assertEqual(scanned(self.view()), 1)
+        self.assertEqual(scanned(self.view()), 1)
+        self.assertEqual(scanned(self.client.get(self.shipment.public_path + "?lang=en", HTTP_USER_AGENT=WECHAT_UA)), 1)
+        self.assertEqual(scanned(self.view(HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9,en;q=0.8")), 1)  # the cookie: English
+        self.assertEqual(scanned(self.view(ANDROID_UA)), 2)  # another phone
+        self.assertEqual(scanned(self.view(REMOTE_ADDR="10.1.2.3")), 3)  # the same phone model elsewhere
+        scans.waiting.flush()
+        self.assertEqual(Scan.objects.filter(shipment=self.shipment).count(), 3)
+
+    def test_staff_previews_never_count(self):
+        self.view(ANDROID_UA)
+        from shipments.models import RetailerStaff
+
+        staff = RetailerStaff.objects.create(user=make_user("rita"), retailer=self.shipment.store.retailer).user
+        coordinator = make_user("carol", role="coordinator", village=self.shipment.origin_village)
+        for role, user in (
+            ("coordinator", coordinator),
+            ("retailer", staff),
+            ("auditor", make_user("ann", role="auditor")),
+        ):
+            self.client.force_login(user)
+            self.assertEqual(scanned(self.view()), 1, role)
+            self.client.logout()
+        scans.waiting.flush()
+        self.assertEqual(Scan.objects.count(), 1)
+
+    def test_the_retailer_sees_the_same_figures_on_the_shipment_page(self):
+        from shipments.models import RetailerStaff
+
+        self.view()
+        self.view()  # a reload
+        shown = self.view(ANDROID_UA)
+        self.assertEqual(scanned(shown), 2)
+        first = re.search(r"first on ([^<·]+)", shown.content.decode()).group(1).strip()
+        scans.waiting.flush()  # the staff page counts rows, written within SCAN_FLUSH_SECONDS
+        RetailerStaff.objects.create(user=make_user("rita"), retailer=self.shipment.store.retailer)
+        self.client.force_login(self.shipment.store.retailer.staff.get().user)
+        page = self.client.get(f"/shipments/{self.shipment.public_code}/", HTTP_ACCEPT_LANGUAGE="en")
+        self.assertContains(page, f"<p>Opened by 2 people · first on {first}</p>", html=True)
+
+    def test_a_visitor_is_a_hash_that_changes_every_day_and_keeps_no_address(self):
+        today = scans.visitor("CODE", "203.0.113.7", WECHAT_UA, date(2026, 6, 12))
+        self.assertEqual(today, scans.visitor("CODE", "203.0.113.7", WECHAT_UA, date(2026, 6, 12)))
+        self.assertNotEqual(today, scans.visitor("CODE", "203.0.113.7", WECHAT_UA, date(2026, 6, 13)))
+        self.assertNotEqual(today, scans.visitor("CODE", "203.0.113.8", WECHAT_UA, date(2026, 6, 12)))
+        self.assertRegex(today, r"^[0-9a-f]{24}$")
+
+    def test_the_scan_row_holds_no_address_or_user_agent(self):
+        self.view(REMOTE_ADDR="203.0.113.7")
+        scans.waiting.flush()
+        row = Scan.objects.values().get()
+        self.assertNotIn("203.0.113.7", str(row))
+        self.assertNotIn("MicroMessenger", str(row))
+
+
 class BatchedRowTests(ScanTestCase):
     def test_the_suite_runs_with_the_production_batch_size(self):
         self.assertEqual(settings.SCAN_BATCH_SIZE, 20)

@@ -169,3 +169,66 @@ class ImportSampleTests(TestCase):
         village = make_village("XJ")
         self.client.force_login(make_user("bob", role="farmer", village=village))
         self.assertEqual(self.client.get("/batches/import/sample.csv").status_code, 404)
+
+
+class HostileFileTests(TestCase):
+    """A 200 kB cell, a zip bomb, a file over the size cap: a clear refusal, nothing imported."""
+
+    def setUp(self):
+        in_english(self)
+        self.village = make_village("XJ")
+        make_farm(self.village)
+        make_crop("WAX")
+        self.alice = make_user("alice", role="coordinator", village=self.village)
+
+    def test_a_cell_of_200_kb_is_a_row_error(self):
+        text = HEADER_ZH + "王家果园,,WAX,1,kg,,2026-06-12\n" + "王家果园," + "x" * 200_000 + ",WAX,1,kg,,2026-06-12\n"
+        result = import_batches(village=self.village, file=upload(text), actor=self.alice)
+        self.assertEqual([(e.row, e.message) for e in result.errors], [(3, "a cell is longer than 200 characters")])
+        self.assertEqual(Batch.objects.count(), 0)
+
+    def test_a_zip_bomb_is_refused_before_it_is_unpacked(self):
+        import zipfile
+
+        book = openpyxl.Workbook()
+        book.active.append(["farm", "crop", "quantity"])
+        plain = io.BytesIO()
+        book.save(plain)
+        rows = "<row><c><v>1</v></c></row>" * 1_500_000  # 39 MB of XML, about 40 kB zipped
+        sheet = (
+            '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+            f'spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>'
+        )
+        bomb = io.BytesIO()
+        with zipfile.ZipFile(plain) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as target:
+            for item in source.infolist():
+                body = sheet.encode() if item.filename == "xl/worksheets/sheet1.xml" else source.read(item)
+                target.writestr(item.filename, body, compresslevel=9)
+        self.assertLess(len(bomb.getvalue()), 400_000)
+        upload_ = SimpleUploadedFile("bomb.xlsx", bomb.getvalue())
+        with self.assertRaisesMessage(ImportFileError, "too large once unpacked"):
+            import_batches(village=self.village, file=upload_, actor=self.alice)
+        self.assertEqual(Batch.objects.count(), 0)
+
+    def test_an_excel_sheet_with_more_rows_than_allowed_is_refused(self):
+        from traceability.imports import MAX_ROWS
+
+        book = openpyxl.Workbook()
+        book.active.append(["farm", "crop", "quantity"])
+        for _ in range(MAX_ROWS + 1):
+            book.active.append(["王家果园", "WAX", 1])
+        data = io.BytesIO()
+        book.save(data)
+        with self.assertRaisesMessage(ImportFileError, f"At most {MAX_ROWS} rows"):
+            import_batches(
+                village=self.village, file=SimpleUploadedFile("many.xlsx", data.getvalue()), actor=self.alice
+            )
+
+    def test_a_file_over_the_size_cap_is_refused_on_the_page(self):
+        from traceability.imports import MAX_FILE_BYTES
+
+        self.client.force_login(self.alice)
+        big = upload(HEADER_ZH + "王家果园,,WAX,1,kg,,2026-06-12\n" * (MAX_FILE_BYTES // 30))
+        response = self.client.post("/batches/import/", {"village": self.village.pk, "file": big})
+        self.assertContains(response, "The file is larger than 2 MB")
+        self.assertEqual(Batch.objects.count(), 0)

@@ -377,8 +377,9 @@ class SafetyHoldTests(English, TestCase):
             self.fail_a_test(self.s.l1)  # R1, in the shipment, was made from L1
         html = self.client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
         alert = html[html.index('role="alert"') : html.index("</section>")]
-        self.assertIn("Safety hold: please do not eat this product for now", alert)
-        self.assertIn(self.s.r1.lot_code, alert)
+        self.assertIn("Safety hold: please do not eat", alert)  # names the product (shipments.page_state)
+        held_card = html[html.index("On hold: do not eat for now") :]
+        self.assertIn(self.s.r1.lot_code, held_card[: held_card.index("</section>")])
 
     def test_the_lot_page_offers_the_decision_to_those_who_may_take_it(self):
         self.fail_a_test()

@@ -11,7 +11,7 @@ from django.test import TransactionTestCase
 from traceability.models import Batch, TraceEvent
 from traceability.verification import verify
 
-BEFORE = [("traceability", "0008_held_lots_remember_their_status")]
+BEFORE = [("traceability", "0010_merge_0009_batch_client_id_0009_lot_code_alphabet")]
 
 
 class RegisterExistingLotsTests(TransactionTestCase):

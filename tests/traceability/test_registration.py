@@ -96,7 +96,7 @@ class RegistrationTests(TestCase):
         old = make_batch(self.farm, self.crop, "XJ-WAX-20260601-001", quantity="75")
         held = make_batch(self.farm, self.crop, "XJ-WAX-20260601-002", status="on_hold")
         self.assertIn("lot XJ-WAX-20260601-001: no registration event in the chain", problems()[0])
-        migration = importlib.import_module("traceability.migrations.0010_register_existing_lots")
+        migration = importlib.import_module("traceability.migrations.0012_register_existing_lots")
         migration.register_existing_lots(apps, None)
         self.assertEqual(registration_of(old).data["quantity"], "75")
         self.assertEqual(registration_of(held).data["status"], "packed")

@@ -10,7 +10,8 @@ One module per job:
 - `selection`: which events an export covers (a lot's closure, a date range);
 - `rows`: what the EPCIS and EU exports read (EventLine), cell and CSV formatting;
 - `fsma`: FSMA 204, CSV and XLSX from one pipeline; `xlsx`: rows in, workbook bytes out;
-- `epcis`: EPCIS 2.0; `eu`: EU 931/2011; `recall`: the recall record.
+- `epcis`: EPCIS 2.0; `eu`: EU 931/2011; `recall`: the recall record;
+- `csvsafe`: CSV cells a spreadsheet will not run as formulas (every CSV export writes through it).
 
 The names below are the package's public interface; import them from `traceability.exports`.
 """

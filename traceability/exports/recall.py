@@ -1,10 +1,10 @@
 """The recall record as CSV: who, when, why, what was held and where the lots went."""
 
-import csv
 import io
 
 from django.utils import timezone
 
+from traceability.exports import csvsafe
 from traceability.trace import trace_lot
 
 
@@ -13,7 +13,7 @@ def recall_csv(recall, *, trace=None) -> bytes:
     (those of `trace`, the recalled lot's forward trace, by default all of it)."""
     trace = trace or trace_lot(recall.batch, direction="forward")
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvsafe.writer(buffer)
     local = timezone.localtime
     writer.writerow(["Recall", "Lot", "Reason", "Opened by", "Opened at", "Closed by", "Closed at", "Closing note"])
     writer.writerow(

@@ -2,7 +2,6 @@
 lot's product and origin, what the EPCIS and EU exports read; FSMA reads its own narrower rows,
 see fsma.py) and how cells and CSV files are written."""
 
-import csv
 import io
 from datetime import datetime
 from decimal import Decimal
@@ -10,6 +9,7 @@ from typing import NamedTuple
 
 from django.utils import timezone
 
+from traceability.exports import csvsafe
 from traceability.kdes import MovementKDEs
 from traceability.models import EventBatch, TraceEvent
 from traceability.trace import fast_plans
@@ -107,7 +107,7 @@ def local(moment: datetime) -> datetime:
 def csv_bytes(header: list[str], rows: list[list[str]]) -> bytes:
     """A sheet as UTF-8 CSV with a BOM, so spreadsheet programs read the Chinese names correctly."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvsafe.writer(buffer)
     writer.writerow(header)
     writer.writerows(rows)
     return ("\ufeff" + buffer.getvalue()).encode()

@@ -151,11 +151,17 @@ class Command(BaseCommand):
         for spec in demo.RETAILERS:
             retailer, created = Retailer.objects.get_or_create(
                 name_zh=spec["name_zh"],
-                defaults={"name_en": spec["name_en"], "gln": with_check_digit(spec["gln_body"])},
+                defaults={
+                    "name_en": spec["name_en"],
+                    "gln": with_check_digit(spec["gln_body"]),
+                    "label_qr": spec.get("label_qr", Retailer.LabelQr.SHORT_URL),
+                    "label_date": spec.get("label_date", Retailer.LabelDate.NONE),
+                },
             )
             if created:
                 retailer.supplier_villages.set([villages[c] for c in spec["suppliers"]])
-            for name_zh, name_en, city_zh, city_en, address, gln_body in spec["stores"]:
+                shipping.set_company_prefix(retailer=retailer, prefix=spec["gs1_company_prefix"])
+            for name_zh, name_en, city_zh, city_en, address, gln_body, phone, latitude, longitude in spec["stores"]:
                 Store.objects.get_or_create(
                     retailer=retailer,
                     name_zh=name_zh,
@@ -165,6 +171,9 @@ class Command(BaseCommand):
                         "city_en": city_en,
                         "address": address,
                         "gln": with_check_digit(gln_body),
+                        "phone": phone,
+                        "latitude": Decimal(latitude),
+                        "longitude": Decimal(longitude),
                     },
                 )
             retailers[spec["name_zh"]] = retailer

@@ -31,8 +31,8 @@ def install_sqlite_line_trigger(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('farms', '0002_crop_storage_range'),
-        ('traceability', '0008_held_lots_remember_their_status'),
+        ('farms', '0003_photos_reencoded'),
+        ('traceability', '0010_merge_0009_batch_client_id_0009_lot_code_alphabet'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -89,6 +89,6 @@ def register_existing_lots(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("traceability", "0009_registration_and_anchors")]
+    dependencies = [("traceability", "0011_registration_and_anchors")]
 
     operations = [migrations.RunPython(register_existing_lots, migrations.RunPython.noop, elidable=False)]
