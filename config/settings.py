@@ -381,6 +381,7 @@ SPECTACULAR_SETTINGS = {
         "ShipmentStatusEnum": "shipments.models.ShipmentStatus",
         "UnitEnum": "traceability.models.Unit",
         "EventKindEnum": "traceability.models.EventKind",
+        "FarmEventKindEnum": "traceability.api.FARM_EVENT_KIND_CHOICES",
     },
 }
 

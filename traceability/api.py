@@ -43,6 +43,10 @@ QUANTITY = {"max_digits": 12, "decimal_places": 3, "min_value": Decimal("0.001")
 # Serializers
 
 
+# The kinds a farm-side event may have (named FarmEventKindEnum in the schema: config.settings).
+FARM_EVENT_KIND_CHOICES = [(kind.value, kind.label) for kind in lifecycle.FARM_EVENT_KINDS]
+
+
 class BatchSerializer(StrictModelSerializer):
     """A lot as read; also what POST /batches/ answers."""
 
@@ -202,7 +206,7 @@ class TraceEventCreateSerializer(StrictSerializer):
     id returns the event already recorded (200) instead of recording it twice."""
 
     batch = ScopedSlugField(slug_field="lot_code", scope=permissions.recordable_lots, queryset=Batch.objects.all())
-    kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in lifecycle.FARM_EVENT_KINDS])
+    kind = serializers.ChoiceField(choices=FARM_EVENT_KIND_CHOICES)
     occurred_at = serializers.DateTimeField()
     client_id = serializers.UUIDField(required=False)
     quantity = serializers.DecimalField(required=False, allow_null=True, **QUANTITY)

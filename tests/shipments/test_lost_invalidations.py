@@ -25,7 +25,7 @@ from shipments.models import LostInvalidation
 from tests.support import make_batch, make_crop, make_delivered_shipment, make_farm, make_user, make_village
 from traceability import services as trace
 
-RECALL = "Recall: do not eat this product"
+RECALL = "Recall: do not eat Waxberry from this delivery"  # shipments.page_state's recalled headline
 WECHAT_UA = "Mozilla/5.0 (iPhone) MicroMessenger/8.0.49"
 
 requires_redis_server = pytest.mark.skipif(

@@ -176,8 +176,11 @@ class ConsumerPageStatesInBrowserTests(LiveServerTestCase):
                     context.close()
             finally:
                 browser.close()
-        # The page carries its CSS inline and loads nothing else: page + CSS under 30 KB compressed.
-        self.assertLess(max(weights.values()), 30 * 1024, weights)
-        self.assertEqual(len(received), len(cases))  # nothing but the six pages was fetched
+        # Besides the six pages the browser fetched one thing: the page's stylesheet (no inline style
+        # under the Content-Security-Policy), cached after the first page. Page + CSS under 30 KB.
+        stylesheets = [url for url in received if url.endswith(".css")]
+        self.assertEqual((len(received), len(stylesheets)), (len(cases) + 1, 1), sorted(received))
+        css = len(gzip.compress(received[stylesheets[0]], 6))
+        self.assertLess(max(weights.values()) + css, 30 * 1024, (weights, css))
         ARTIFACTS.mkdir(exist_ok=True)  # the figures for docs/performance.md
         (ARTIFACTS / "page_weights.json").write_text(json.dumps({f"{s} {lang}": n for (s, lang), n in weights.items()}))

@@ -368,6 +368,8 @@ class OfflineDayTests(OfflineBrowserTestCase):
         page.fill("#id_note", "温度计读错了")
         page.click("button.btn.big")
         page.wait_for_url("**/batches/outbox/?saved=*")
+        # The outbox page lists the phone's records from IndexedDB after it loads: wait for the list.
+        page.wait_for_selector("#outbox-waiting li[data-record] strong")
         self.assertEqual(page.locator("#outbox-waiting li[data-record] strong").all_inner_texts(), [f"更正 · {LOT}"])
         context.set_offline(False)
         self.wait_for_states(page, {"sent": 1})
