@@ -70,7 +70,7 @@ def service_worker(request: HttpRequest) -> HttpResponse:
             "version": json.dumps(version),
             "assets": json.dumps([static(name) for name in ASSETS]),
             "outbox_js": json.dumps(static("offline/outbox.js")),
-            "static_prefix": json.dumps(static("")),
+            "static_prefix": json.dumps(settings.STATIC_URL),  # static("") has no manifest entry
             "kinds": json.dumps([str(kind) for kind in EVENT_FIELDS]),
         },
     )

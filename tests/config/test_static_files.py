@@ -25,6 +25,13 @@ for name, url in (("app", css), ("swagger", "/static/drf_spectacular_sidecar/swa
     response = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
     out[name] = {"status": response.status_code, "cache": response.get("Cache-Control"),
                  "encoding": response.get("Content-Encoding")}
+worker = client.get("/sw.js")
+out["worker"] = {"status": worker.status_code,
+                 "outbox": re.findall(r'/static/offline/outbox\.[0-9a-f]{12}\.js', worker.content.decode())[:1]}
+manifest = client.get("/manifest.webmanifest")
+out["manifest"] = {"status": manifest.status_code,
+                   "icon": re.fullmatch(r"/static/offline/icon-192\.[0-9a-f]{12}\.png",
+                                        json.loads(manifest.content)["icons"][0]["src"]) is not None}
 print(json.dumps(out))
 """
 
@@ -47,3 +54,8 @@ class ProductionStaticFilesTests(SimpleTestCase):
         self.assertEqual(out["app"], {"status": 200, "cache": forever, "encoding": "gzip"})
         self.assertEqual(out["swagger"]["encoding"], "gzip")
         self.assertEqual(out["swagger"]["status"], 200)
+        # The farmer's phone keeps its pages through the service worker: it names the hashed files
+        # (it answered 500 in production, where static("") has no manifest entry).
+        self.assertEqual(out["worker"]["status"], 200)
+        self.assertEqual(len(out["worker"]["outbox"]), 1)
+        self.assertEqual(out["manifest"], {"status": 200, "icon": True})
