@@ -9,51 +9,13 @@ the port range of this work), and headless Chromium at a phone's 360x640.
 """
 
 import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from contextlib import contextmanager
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from _server import ROOT, ensure_database, environment, gunicorn, setup_django, stop, wait_until_up
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/trace_bench_offline"
 PASSWORD = "demo-password"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def ensure_database(url: str, *, fresh: bool) -> None:
-    import psycopg2
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    connection = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        if fresh:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    connection.close()
-
-
-def environment(port: int, database_url: str) -> dict:
-    """The server's settings, also used by this process to seed the database."""
-    return {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-only-" + "x" * 40,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": database_url,
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "SECURE_COOKIES": "0",
-        "LOG_LEVEL": "ERROR",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "MEDIA_ROOT": str(ROOT / "var" / "bench-offline-media"),
-    }
 
 
 def seed():
@@ -89,50 +51,23 @@ def seed():
     return lot
 
 
-def wait_until_up(url: str, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit(f"gunicorn did not answer {url} within {seconds:.0f} s")
-        time.sleep(0.2)
-
-
 @contextmanager
 def live_site(port: int = 8180, workers: int = 2, database_url: str = DEFAULT_DB):
     """Seeds the database, serves the project with gunicorn; yields (base URL, the seeded lot)."""
     chosen = os.environ.get("OFFLINE_BENCH_DATABASE_URL", "").strip()
-    env = environment(port, chosen or database_url)
-    os.environ.update(env)
+    env = environment(port, chosen or database_url, MEDIA_ROOT=str(ROOT / "var" / "bench-offline-media"))
     ensure_database(env["DATABASE_URL"], fresh=not chosen)
-    sys.path.insert(0, str(ROOT))
-    import django
+    setup_django(env)
+    from django.core.management import call_command
 
-    django.setup()
+    call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG=0 serves hashed names only
     lot = seed()
-    gunicorn = [
-        str(Path(sys.executable).with_name("gunicorn")),
-        "config.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-    ]
-    server = subprocess.Popen(gunicorn, cwd=ROOT, env=env, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    server = gunicorn("config.wsgi", port, env, workers=workers)
     try:
-        wait_until_up(base + "/healthz")
-        yield base, lot
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", seconds=20)
+        yield f"http://127.0.0.1:{port}", lot
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
+        stop(server)
 
 
 @contextmanager

@@ -21,17 +21,16 @@ neighbours' load, so `make bench` does not fail on it by default).
 import argparse
 import os
 import re
-import signal
 import socket
 import statistics
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from _server import ROOT, ensure_database, environment, gunicorn, setup_django, stop, wait_until_up
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/trace_bench"
 WECHAT_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -44,21 +43,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def ensure_database(url: str) -> None:
-    import psycopg2
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    connection = psycopg2.connect(admin)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    connection.close()
 
 
 def seed() -> str:
@@ -133,20 +117,6 @@ def seed() -> str:
     return shipment.public_code
 
 
-def wait_until_up(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit(f"gunicorn did not answer {url} within {seconds:.0f} s")
-        time.sleep(0.2)
-
-
 def to_ms(value: str) -> float:
     number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
@@ -212,25 +182,11 @@ def main() -> int:
         raise SystemExit("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://... (default trace_bench).")
     port = args.port or free_port()
     bare_port = args.port + 1 if args.port else free_port()
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-only-" + "x" * 40,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": database_url,
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "SECURE_COOKIES": "0",
-        "LOG_LEVEL": "ERROR",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
+    env = environment(port, database_url)
     if env.get("REDIS_URL"):
         env.setdefault("CACHE_KEY_PREFIX", "trace-bench")
     ensure_database(database_url)
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    setup_django(env)
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG=0 serves hashed names only
@@ -242,26 +198,13 @@ def main() -> int:
     scans_before = Scan.objects.count()
     connections.close_all()
 
-    def gunicorn(app: str, bind_port: int, *options: str) -> subprocess.Popen:
-        command = [
-            str(Path(sys.executable).with_name("gunicorn")),
-            *options,
-            app,
-            "--bind",
-            f"127.0.0.1:{bind_port}",
-            "--workers",
-            str(args.workers),
-            "--worker-class",
-            args.worker_class,
-            *(["--threads", str(args.gunicorn_threads)] if args.worker_class == "gthread" else []),
-            "--log-level",
-            "warning",
-        ]
-        return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-
+    chdir = ("--chdir", str(ROOT / "bench"))
+    options = ("--worker-class", args.worker_class)
+    if args.worker_class == "gthread":
+        options += ("--threads", str(args.gunicorn_threads))
     servers = [
-        gunicorn("config.wsgi:application", port),
-        gunicorn("_bare_app:application", bare_port, "--chdir", str(ROOT / "bench")),
+        gunicorn("config.wsgi:application", port, env, workers=args.workers, options=options),
+        gunicorn("_bare_app:application", bare_port, env, workers=args.workers, options=(*chdir, *options)),
     ]
     base = f"http://127.0.0.1:{port}"
     bare_url = f"http://127.0.0.1:{bare_port}/"
@@ -283,14 +226,7 @@ def main() -> int:
         for _ in range(args.rounds):
             rounds.append(tuple(run_wrk(url, args, pid) for url, pid in targets))
     finally:
-        for server in servers:
-            os.killpg(server.pid, signal.SIGTERM)
-        for server in servers:
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+        stop(*servers)
 
     # Every page request counts as a scan; the workers write them in batches and the last ones
     # at their graceful exit. wrk counts completed responses only, so a few in-flight requests at
