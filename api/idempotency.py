@@ -18,16 +18,10 @@ Why the database and not the cache: a stored outcome must survive a restart and 
 every app server, and the unique index settles two concurrent requests with one key.
 Only successful (2xx) outcomes are stored: after an error the whole transaction is rolled back
 and the key is free again, so a client can fix its request and retry.
-
-For web forms whose POST creates something (run_once): the page carries a one-time key in a
-hidden field; the first POST with it runs the action and keeps its result, a double tap or a
-retry gets that result back without a second write. Same table, same scoping by user and route.
 """
 
 import hashlib
 import json
-import uuid
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -73,33 +67,6 @@ def _forget_expired(user, now, skip_locked: bool = False) -> None:
             pk__in=list(expired.select_for_update(skip_locked=True).values_list("pk", flat=True))
         )
     expired.delete()
-
-
-def run_once(request, key: uuid.UUID | None, action: Callable[[], str]) -> str:
-    """`action()` once per web-form key: the first POST with `key` runs it and keeps what it
-    returns (a string, e.g. the lot code of the batch it created); a later POST with the same key
-    by the same user on the same path returns that string without running it. No key, no guard.
-
-    Call it only after the form validated, so a form sent back with errors keeps its key free.
-    The request body is not compared: the key belongs to one rendering of the page, and a
-    double tap sends that page's body twice. The claim, the action and its result are one
-    transaction: a concurrent duplicate waits on the unique index until the first commits and
-    then reads its result; if the first fails, nothing is kept and the duplicate runs.
-    """
-    if key is None:
-        return action()
-    identity = {"user": request.user, "route": _route(request), "key": str(key)}
-    with transaction.atomic():
-        _forget_expired(request.user, timezone.now())
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(**identity, fingerprint="")
-        except IntegrityError:
-            return IdempotencyRecord.objects.get(**identity).response["result"]
-        result = action()
-        # 200 marks the row finished, as for the API; web-form rows keep the action's result.
-        IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=200, response={"result": result})
-    return result
 
 
 class IdempotentMixin:

@@ -19,7 +19,6 @@ from django.views.decorators.http import require_POST
 
 from api import errors
 from api.errors import refused
-from api.idempotency import run_once
 from farms.models import Farm
 from traceability import imports, lifecycle, permissions, services
 from traceability.batch_forms import (
@@ -71,8 +70,9 @@ def batch_create(request: HttpRequest) -> HttpResponse:
     form = BatchForm(request.POST or None, farms=farms, initial={"farm": farms.first()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-
-        def register() -> str:
+        # The page's one-time client_id makes a double tap or a retry of this POST get the first
+        # POST's batch back (register_batch is idempotent on it): same message, same page.
+        with refused(request) as refusal:
             batch = services.register_batch(
                 farm=data["farm"],
                 crop=data["crop"],
@@ -84,12 +84,13 @@ def batch_create(request: HttpRequest) -> HttpResponse:
                 created_by=request.user,
                 client_id=client_id_from(request),
             )
-            return batch.lot_code
-
-        # A replay of this page's POST gets the first POST's lot code: same message, same page.
-        lot_code = run_once(request, client_id_from(request), register)
-        messages.success(request, _("Batch %(lot)s is registered.") % {"lot": lot_code})
-        return redirect("batch_detail", lot_code=lot_code)
+        if not refusal:
+            messages.success(request, _("Batch %(lot)s is registered.") % {"lot": batch.lot_code})
+            return redirect("batch_detail", lot_code=batch.lot_code)
+        # Refused (a client_id another farm's batch carries): the page comes back with its input, a
+        # message and a new id.
+        context = {"form": form, "client_id": uuid.uuid4(), "fresh_client_id": True}
+        return render(request, "farms/batch_form.html", context, status=409)
     return render(request, "farms/batch_form.html", {"form": form, "client_id": uuid.uuid4()})
 
 

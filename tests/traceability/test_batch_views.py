@@ -25,6 +25,7 @@ from tests.support import (
     make_village,
     requires_postgres,
 )
+from traceability import services
 from traceability.models import Batch, TraceEvent
 
 
@@ -231,6 +232,18 @@ class BatchPageTests(TestCase):
             self.assertEqual(messages, ["Batch XJ-WAX-20260612-001 is registered."])
         self.assertEqual(self.lot_codes(), ["XJ-WAX-20260612-001"])
 
+    def test_an_id_another_farms_batch_carries_is_refused_with_the_input_kept_and_a_new_id(self):
+        other = make_farm(self.village, name_zh="李家果园")
+        services.register_batch(farm=other, crop=self.crop, quantity=Decimal("1"), unit="kg", client_id=TAP)
+        response = self.client.post("/batches/new/", self.registration(client_id=TAP))
+        self.assertEqual(response.status_code, 409)
+        self.assertEqual([str(m) for m in response.context["messages"]], ["This client id is already used."])
+        html = response.content.decode()
+        self.assertIn('value="120.5"', html)
+        self.assertNotIn(TAP, html)
+        self.assertIn(f'name="client_id" value="{response.context["client_id"]}"', html)
+        self.assertEqual(Batch.objects.filter(farm=self.farm).count(), 0)
+
     def test_a_registration_with_another_id_or_a_malformed_one_registers_another_batch(self):
         self.client.post("/batches/new/", self.registration(client_id=TAP))
         response = self.client.post("/batches/new/", self.registration(client_id=str(uuid.uuid4())))
@@ -315,4 +328,4 @@ class ConcurrentRegistrationTests(TransactionTestCase):
             thread.join()
         self.assertEqual(list(Batch.objects.values_list("lot_code", flat=True)), ["XJ-WAX-20260612-001"])
         self.assertEqual(locations, ["/batches/XJ-WAX-20260612-001/"] * 4)
-        self.assertEqual(IdempotencyRecord.objects.get().response, {"result": "XJ-WAX-20260612-001"})
+        self.assertEqual(str(Batch.objects.get().client_id), TAP)
