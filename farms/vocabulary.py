@@ -76,8 +76,6 @@ def recorded_lines(kind: str, text: str) -> str:
     return "\n".join(dict.fromkeys(lines))
 
 
-
-
 def term(kind: str, text: str, language: str) -> str:
     """`text` (a quality-test type when kind is "test", a certification when "certification")
     in `language` ("en" or Chinese): as entered when it is already written in that language or
