@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from api.views import TokenView
-from farms.api import CropViewSet, FarmViewSet, FieldViewSet, RecipeViewSet, VillageViewSet
+from farms.api import CropViewSet, FarmViewSet, FieldViewSet, RecipeViewSet, VillageViewSet, VocabularyView
 from shipments.api import MeView, RetailerViewSet, ScanViewSet, ShipmentViewSet, StoreViewSet
 from traceability.api import (
     AlertViewSet,
@@ -39,6 +39,7 @@ app_name = "api"
 urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="token"),
     path("v1/me/", MeView.as_view(), name="me"),
+    path("v1/vocabulary/", VocabularyView.as_view(), name="vocabulary"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script.

@@ -7,8 +7,11 @@ Village/Farm.objects.visible_to allows. Crops and recipes are shared reference d
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework import mixins, viewsets
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from api.base import (
     CallerScope,
@@ -19,6 +22,7 @@ from api.base import (
     blank_private,
 )
 from api.idempotency import IdempotentMixin
+from farms import vocabulary
 from farms.models import Crop, Farm, Field, Membership, Recipe, Village
 
 COORDINATES = {
@@ -264,3 +268,22 @@ class RecipeViewSet(TenantScopedMixin, viewsets.ReadOnlyModelViewSet):
 
     def visible(self, user):
         return Recipe.objects.prefetch_related("crops")
+
+
+_TERMS = serializers.ListField(
+    child=inline_serializer(
+        "Term", {"code": serializers.CharField(), "zh": serializers.CharField(), "en": serializers.CharField()}
+    )
+)
+
+
+class VocabularyView(APIView):
+    """The quality-test types and certifications to offer (farms.vocabulary), each by its code, its
+    Chinese and its English. An event's `data.test` and a farm's `certifications` (one per line)
+    take any of the three, recorded as the Chinese term, or any other text, recorded as given."""
+
+    @extend_schema(responses=inline_serializer("Vocabulary", {"quality_tests": _TERMS, "certifications": _TERMS}))
+    def get(self, request):
+        return Response(
+            {"quality_tests": vocabulary.entries("test"), "certifications": vocabulary.entries("certification")}
+        )

@@ -1,8 +1,10 @@
 """Forms of the village coordinator's pages. Shape and validate only; the views scope the choices."""
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from farms import vocabulary
 from farms.models import Crop, Farm, Field, Village
 
 
@@ -26,20 +28,43 @@ class VillagePageForm(forms.ModelForm):
 
 
 class FarmForm(forms.ModelForm):
+    """A farm. Its certifications are offered from the vocabulary (farms.vocabulary, in the
+    reader's language) as a checklist, with a box for any other, one per line, kept as entered;
+    the model stores both as its lines (Farm.save records a term given by its code in Chinese)."""
+
+    known_certifications = forms.MultipleChoiceField(
+        label=_("Certifications"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    field_order = ["village", "name_zh", "name_en", "grower_name", "contact_phone", "known_certifications"]
+
     class Meta:
         model = Farm
         fields = ["village", "name_zh", "name_en", "grower_name", "contact_phone", "certifications", "notes"]
         widgets = {
-            "certifications": forms.Textarea(attrs={"rows": 3}),
+            "certifications": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 3}),
             "contact_phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
         }
+        labels = {"certifications": _("Other certifications")}
+        help_texts = {"certifications": _("One per line, as written on the certificate.")}
 
     def __init__(self, *args, villages, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["village"].queryset = villages
         self.fields["village"].empty_label = None
         self.fields["village"].label_from_instance = lambda village: village.name()
+        self.fields["known_certifications"].choices = vocabulary.choices("certification", get_language() or "")
+        if self.instance.pk is not None and not self.is_bound:
+            lines = self.instance.certification_list()
+            known = {line: vocabulary.canonical("certification", line) for line in lines}
+            self.initial["known_certifications"] = [term for term in known.values() if term]
+            self.initial["certifications"] = "\n".join(line for line, term in known.items() if term is None)
+
+    def clean(self):
+        cleaned = super().clean()
+        checked = cleaned.get("known_certifications") or []
+        cleaned["certifications"] = "\n".join([*checked, cleaned.get("certifications", "")]).strip()
+        return cleaned
 
 
 class FieldForm(forms.ModelForm):

@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from farms import gs1
+from farms import gs1, vocabulary
 from farms.images import PhotoField
 
 
@@ -229,6 +229,12 @@ class Farm(models.Model):
 
     def __str__(self) -> str:
         return self.name_zh
+
+    def save(self, *args, **kwargs):
+        # Every door (the farm form, the API, the admin) saves here: known certifications, given
+        # by code, Chinese or English, are kept in the vocabulary's Chinese; others as entered.
+        self.certifications = vocabulary.recorded_lines("certification", self.certifications)
+        super().save(*args, **kwargs)
 
     def name(self, language: str | None = None) -> str:
         return localized(self, "name", language)

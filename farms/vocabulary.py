@@ -1,7 +1,15 @@
 """The words growers record in Chinese that shoppers read in either language: quality-test types
 and certifications. Recording stays free text; a term found here (by its code, its Chinese or its
 English wording, ignoring case and spaces) is shown in the reader's language, anything else as
-entered. Framework-free: the consumer page asks `term()`, the forms may offer `choices()`.
+entered. Framework-free, and the one place that decides:
+- `recorded()`: what is stored for what a door was given. A term given by its code is stored as its
+  Chinese wording; any wording (Chinese, English, another growers use) or other text as entered,
+  trimmed, since `term()` shows a known wording in the reader's language anyway. Every door
+  records through it: quality tests in `traceability.lifecycle.check_farm_event` (the batch forms,
+  the API, the phone's outbox, corrections), certifications in `farms.models.Farm.clean_fields`
+  (the farm form, the API, the admin);
+- `term()`: what a reader sees (the consumer page);
+- `choices()` and `entries()`: what the forms and the API offer, in the reader's language.
 """
 
 # code: (Chinese, English, other wordings growers use)
@@ -43,7 +51,29 @@ def _index(vocabulary: dict) -> dict:
     return index
 
 
-_INDEXES = {"test": _index(QUALITY_TESTS), "certification": _index(CERTIFICATIONS)}
+_VOCABULARIES = {"test": QUALITY_TESTS, "certification": CERTIFICATIONS}
+_INDEXES = {kind: _index(vocabulary) for kind, vocabulary in _VOCABULARIES.items()}
+
+
+def recorded(kind: str, text: str) -> str:
+    """What to store for `text` given at any door: a term's code as its Chinese wording, anything
+    else (a known wording or free text) as entered, trimmed."""
+    text = text.strip()
+    vocabulary = _VOCABULARIES[kind]
+    code = text.casefold()
+    return vocabulary[code][0] if code in vocabulary else text
+
+
+def canonical(kind: str, text: str) -> str | None:
+    """The Chinese wording of a known term (by its code or any wording), None for other text."""
+    found = _INDEXES[kind].get(_key(text))
+    return None if found is None else found[0]
+
+
+def recorded_lines(kind: str, text: str) -> str:
+    """`recorded` for each non-empty line (a farm's certifications, one per line), repeats dropped."""
+    lines = (recorded(kind, line) for line in text.splitlines() if line.strip())
+    return "\n".join(dict.fromkeys(lines))
 
 
 def term(kind: str, text: str, language: str) -> str:
@@ -62,7 +92,11 @@ def _is_chinese(text: str) -> bool:
     return any("\u4e00" <= char <= "\u9fff" for char in text)
 
 
-def choices(kind: str) -> list[tuple[str, str]]:
-    """(Chinese, "Chinese / English") pairs for a form's suggestions."""
-    vocabulary = QUALITY_TESTS if kind == "test" else CERTIFICATIONS
-    return [(zh, f"{zh} / {en}") for zh, en, _others in vocabulary.values()]
+def choices(kind: str, language: str) -> list[tuple[str, str]]:
+    """(stored Chinese wording, label in `language`) pairs, for a form's choice list."""
+    return [(zh, en if language == "en" else zh) for zh, en, _others in _VOCABULARIES[kind].values()]
+
+
+def entries(kind: str) -> list[dict]:
+    """Every term of a vocabulary as the API lists it: code, Chinese, English."""
+    return [{"code": code, "zh": zh, "en": en} for code, (zh, en, _others) in _VOCABULARIES[kind].items()]

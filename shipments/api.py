@@ -76,7 +76,19 @@ class StoreSerializer(StrictModelSerializer):
 
     class Meta:
         model = Store
-        fields = ["id", "retailer", "name_zh", "name_en", "city_zh", "city_en", "address", "gln"]
+        fields = [
+            "id",
+            "retailer",
+            "name_zh",
+            "name_en",
+            "city_zh",
+            "city_en",
+            "address",
+            "phone",
+            "latitude",
+            "longitude",
+            "gln",
+        ]
         read_only_fields = ["id"]
 
     def validate(self, attrs):

@@ -3,7 +3,7 @@
 import secrets
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -127,6 +127,16 @@ class StoreQuerySet(models.QuerySet):
         return self.filter(retailer__in=Retailer.objects.managed_by(user))
 
 
+# A store's customer phone as shoppers dial it: digits with spaces, ( ) and -, an optional leading
+# +, e.g. "021-6288 0101", "400 820 8820", "+86 (21) 6288-0101". The one rule of every door (the
+# admin's form and the API both read the model field).
+validate_store_phone = RegexValidator(
+    r"^\+?[0-9(][0-9 ()-]{3,29}[0-9]\Z",
+    _("A phone number is digits with spaces, ( ) and -, and may start with +: e.g. 021-6288 0101."),
+    code="invalid_phone",
+)
+
+
 class Store(models.Model):
     retailer = models.ForeignKey(
         Retailer,
@@ -140,10 +150,24 @@ class Store(models.Model):
     city_en = models.CharField(_("city (English)"), max_length=50, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
     # Public on the consumer page: the number a shopper calls about a recall.
-    phone = models.CharField(_("customer phone"), max_length=32, blank=True)
-    # For the consumer page's village-to-store distance (no map service is asked).
-    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
-    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    phone = models.CharField(_("customer phone"), max_length=32, blank=True, validators=[validate_store_phone])
+    # For the consumer page's village-to-store distance (no map service is asked); ranges as a village's.
+    latitude = models.DecimalField(
+        _("latitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        _("longitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
     gln = models.CharField(
         _("GLN"),
         max_length=13,
@@ -162,6 +186,14 @@ class Store(models.Model):
         constraints = [
             gs1.check_constraint("gln", 13, "store_gln_check_digit"),
             models.UniqueConstraint(fields=["retailer", "name_zh"], name="store_name_unique_per_retailer"),
+            models.CheckConstraint(
+                condition=models.Q(latitude__isnull=True) | models.Q(latitude__gte=-90, latitude__lte=90),
+                name="store_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(longitude__isnull=True) | models.Q(longitude__gte=-180, longitude__lte=180),
+                name="store_longitude_range",
+            ),
         ]
 
     def __str__(self) -> str:

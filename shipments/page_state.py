@@ -15,13 +15,19 @@ precedence is the shopper's safety first:
    (dispatched), arrived at the store on a date (delivered).
 
 "Genuine ✓" is shown only in state 4: never on a void, recalled or held page.
+
+Where in the journey the code was first opened (`first_opened`) is read from the first scan's
+time and the shipment's own dispatch and arrival times, so nothing about the scanner is stored
+and the page view asks the shared cache for nothing more than the first-scan time. A code opened
+before its shipment was dispatched looks wrong (labels reach shoppers on the produce) and is one of
+the authenticity card's plain warnings, with a cancelled code and a scan long after the shelf life.
 """
 
 import dataclasses
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
 from farms.models import CropCategory
@@ -182,3 +188,31 @@ def best_before(shipment: Shipment, batches: list[Batch]) -> date | None:
         return None
     days = min(SHELF_LIFE_DAYS.get(b.crop.category, SHELF_LIFE_DAYS[CropCategory.OTHER]) for b in batches)
     return timezone.localtime(start).date() + timedelta(days=days)
+
+
+# Where the shipment was when its code was first opened (first_scan_stage).
+BEFORE_DISPATCH = "before_dispatch"
+IN_TRANSIT = "in_transit"
+AFTER_ARRIVAL = "after_arrival"
+
+
+def first_scan_stage(first: datetime, *, dispatched_at: datetime | None, delivered_at: datetime | None) -> str:
+    """Where in the journey the first scan fell, from the shipment's recorded times: before it
+    was dispatched (or it never was), on its way to the store, or after it arrived."""
+    if dispatched_at is None or first < dispatched_at:
+        return BEFORE_DISPATCH
+    if delivered_at is None or first < delivered_at:
+        return IN_TRANSIT
+    return AFTER_ARRIVAL
+
+
+def first_opened(stage: str, first: datetime, store: str) -> str:
+    """ "first opened on <day and time>, <where in the journey>", in the active language: the
+    consumer page's authenticity card and the retailer's shipment page say the same."""
+    local = timezone.localtime(first)
+    when = f"{date_format(local)} {time_format(local, 'H:i')}"
+    if stage == AFTER_ARRIVAL:
+        return _("first opened on %(when)s, after it arrived at %(store)s") % {"when": when, "store": store}
+    if stage == IN_TRANSIT:
+        return _("first opened on %(when)s, on its way to %(store)s") % {"when": when, "store": store}
+    return _("first opened on %(when)s, before it was dispatched") % {"when": when}

@@ -18,7 +18,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
-from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -147,27 +146,41 @@ def page(request: HttpRequest, code: str) -> HttpResponse:
 
 def _scan_block(count: int, first, entry: dict) -> str:
     """The authenticity card, the only per-request part of the page. A code is shared by every
-    box of a shipment, so many people are normal; the card warns only when a scan looks wrong:
-    on a cancelled shipment's code, or long after the produce's shelf life (page_state)."""
+    box of a shipment, so many people are normal; the card says when and where in the journey
+    the code was first opened (page_state.first_opened) and warns only when a scan looks wrong:
+    on a cancelled shipment's code, long after the produce's shelf life, or first opened before
+    the shipment was dispatched (page_state)."""
+    stage = None
+    if first is not None:
+        stage = page_state.first_scan_stage(
+            first, dispatched_at=entry["dispatched_at"], delivered_at=entry["delivered_at"]
+        )
     warning = ""
     if entry["state"] == page_state.VOID:
         warning = "void"
     elif entry["best_before"] is not None and timezone.localdate() > entry["best_before"]:
         warning = "late"
-    day = timezone.localtime(first).date() if first is not None else None
-    before, one, many, after = _scan_texts(translation.get_language(), entry["genuine"], day, warning)
+    elif stage == page_state.BEFORE_DISPATCH:
+        warning = "early"
+    minute = first.replace(second=0, microsecond=0) if first is not None else None
+    before, one, many, after = _scan_texts(
+        translation.get_language(), entry["genuine"], minute, stage, entry["store"], warning
+    )
     return before + escape((one if count == 1 else many) % {"counter": count}) + after
 
 
 @functools.lru_cache(maxsize=512)
-def _scan_texts(language: str, genuine: bool, first_day, warning: str) -> tuple[str, str, str, str]:
-    """The card around the count, translated once per language, badge, first-scan day and
-    warning. Both languages choose the plural form by `count == 1` alone, so two forms are enough."""
+def _scan_texts(
+    language: str, genuine: bool, first, stage: str | None, store: str, warning: str
+) -> tuple[str, str, str, str]:
+    """The card around the count, translated once per language, badge, first scan (to the
+    minute, with where it fell in the journey) and warning. Both languages choose the plural form
+    by `count == 1` alone, so two forms are enough."""
     one = ngettext("Opened by %(counter)s person", "Opened by %(counter)s people", 1)
     many = ngettext("Opened by %(counter)s person", "Opened by %(counter)s people", 2)
-    first = ""
-    if first_day is not None:
-        first = " · " + escape(gettext("first on %(date)s") % {"date": date_format(first_day)})
+    opened = ""
+    if first is not None:
+        opened = " · " + escape(page_state.first_opened(stage, first, store))
     shared = escape(gettext("Every box in this delivery carries the same code, so many people open this page."))
     text = ""
     if warning == "void":
@@ -177,6 +190,11 @@ def _scan_texts(language: str, genuine: bool, first_day, warning: str) -> tuple[
             "This produce should have been eaten long ago. If you bought it recently, the label may be a copy: "
             "please tell the store."
         )
+    elif warning == "early":
+        text = gettext(
+            "This code was first opened before the produce was sent out. If you bought produce carrying it, "
+            "the label may be a copy: please tell the store."
+        )
     warn = f'<br><small class="warn">{escape(text)}</small>' if text else ""
     if genuine:
         before = (
@@ -185,7 +203,7 @@ def _scan_texts(language: str, genuine: bool, first_day, warning: str) -> tuple[
         )
     else:
         before = f'<div class="auth"><div><b>{escape(gettext("Traceability code"))}</b><br><small>'
-    return before, one, many, f"{first}<br>{shared}</small>{warn}</div></div>"
+    return before, one, many, f"{opened}<br>{shared}</small>{warn}</div></div>"
 
 
 def _render_page(code: str, language: str) -> dict | None:
@@ -287,6 +305,10 @@ def _render_page(code: str, language: str) -> dict | None:
         "state": state.kind,
         "genuine": state.genuine,
         "best_before": page_state.best_before(shipment, batches),
+        # Where in the journey the first scan fell (page_state.first_scan_stage), per request.
+        "dispatched_at": shipment.dispatched_at,
+        "delivered_at": shipment.delivered_at,
+        "store": store,
     }
 
 

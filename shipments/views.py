@@ -21,8 +21,8 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from api.errors import refused
-from farms.models import Village
-from shipments import recall_report, services
+from farms.models import Village, localized
+from shipments import page_state, recall_report, services
 from shipments.forms import ShipmentFilterForm, ShipmentForm
 from shipments.models import Scan, Shipment, ShipmentItem, Store
 from traceability import lifecycle, permissions
@@ -93,7 +93,14 @@ def scans_per_day(shipment: Shipment, days: int = CHART_DAYS) -> dict:
 
 def _scan_totals(shipment: Shipment) -> dict:
     totals = shipment.scans.aggregate(all_time=Count("id"), first_scan=Min("scanned_at"))
-    return {"all_time": totals["all_time"], "first_scan": totals["first_scan"]}
+    first = totals["first_scan"]
+    opened = ""
+    if first is not None:  # worded as the consumer page's card words it
+        stage = page_state.first_scan_stage(
+            first, dispatched_at=shipment.dispatched_at, delivered_at=shipment.delivered_at
+        )
+        opened = page_state.first_opened(stage, first, localized(shipment.store, "name"))
+    return {"all_time": totals["all_time"], "first_scan": first, "first_opened": opened}
 
 
 @login_required

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from farms.images import PhotoFormField
 from farms.models import Crop, Field, Village
+from farms.widgets import TermInput
 from traceability import lifecycle
 from traceability.models import EventKind, TraceEvent, Unit
 
@@ -100,8 +101,13 @@ class BatchEventForm(forms.Form):
     )
     result = forms.ChoiceField(label=_("Result"), choices=QUALITY_RESULTS)
     lab = forms.CharField(label=_("Laboratory"), max_length=200)
+    # The vocabulary's test types offered, any other text accepted (lifecycle records either).
     test = forms.CharField(
-        label=_("Test"), max_length=200, required=False, help_text=_("e.g. pesticide residue rapid test")
+        label=_("Test"),
+        max_length=200,
+        required=False,
+        widget=TermInput("test"),
+        help_text=_("Pick a test from the list or type another."),
     )
     photo = PhotoFormField(label=_("Photo of the report"), required=False)
     note = forms.CharField(label=_("Note"), max_length=500, required=False)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from farms.models import Crop, Farm, Village
 from traceability import lifecycle
-from traceability.lot_codes import is_lot_code
+from traceability.lot_codes import RESERVED_MESSAGE, is_lot_code, is_reserved
 from traceability.models import Batch, BatchImport, Unit
 from traceability.services import lot_code_prefix, next_lot_number, record_registrations
 
@@ -291,6 +291,8 @@ def import_batches(*, village: Village, file, actor, new_data: bool = False) -> 
         if lot_code:
             if not is_lot_code(lot_code):
                 problems.append(_("lot code “%(code)s” may only use letters, digits and . _ -") % {"code": lot_code})
+            elif is_reserved(lot_code):
+                problems.append(RESERVED_MESSAGE % {"code": lot_code})
             elif lot_code in taken_codes or lot_code in seen_codes:
                 problems.append(_("lot code %(code)s is already used") % {"code": lot_code})
             seen_codes.add(lot_code)

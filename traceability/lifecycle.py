@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from api import errors
+from farms import vocabulary
 from traceability.models import Batch, BatchInput, EventBatch, EventKind, HoldLot, Recall, RecallHold, TraceEvent
 
 Status = Batch.Status
@@ -353,7 +354,8 @@ def check_farm_event(
     replacing: TraceEvent | None = None,
 ) -> dict:
     """Refuse an event the lot's lifecycle does not allow; return its key data elements as they
-    will be recorded (temperature excursions flagged). `batch` must be locked and fresh. For a
+    will be recorded (temperature excursions flagged, a quality test's type as the vocabulary
+    records it: farms.vocabulary.recorded). `batch` must be locked and fresh. For a
     correction's replacement event, `replacing` is the event it replaces: it is left out of the
     history, and the hold does not apply (corrections are accepted on held lots).
 
@@ -364,6 +366,8 @@ def check_farm_event(
         raise ValidationError({"kind": [_("“%(kind)s” is not an event recorded on a lot.") % {"kind": kind}]})
     check_not_in_future(occurred_at)
     data = flag_excursion(data or {}, batch.crop)
+    if kind == Kind.QUALITY_TEST and isinstance(data.get("test"), str):
+        data["test"] = vocabulary.recorded("test", data["test"])
     if batch.status in HELD and replacing is None and kind not in ACCEPTS[batch.status]:
         raise BatchOnHold(held_message(batch))
     history = lot_history(batch, excluding=replacing)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability.lot_codes import MAX_LENGTH, validate_lot_code
 from traceability.lot_codes import PATTERN as LOT_CODE_PATTERN
+from traceability.lot_codes import RESERVED_PATTERN as RESERVED_LOT_CODES
 
 
 class Unit(models.TextChoices):
@@ -131,6 +132,10 @@ class Batch(models.Model):
             models.CheckConstraint(
                 condition=Q(lot_code__regex=LOT_CODE_PATTERN),
                 name="batch_lot_code_format",
+            ),
+            models.CheckConstraint(
+                condition=~Q(lot_code__iregex=RESERVED_LOT_CODES),
+                name="batch_lot_code_not_reserved",
             ),
             models.CheckConstraint(
                 condition=Q(planted_on__isnull=True)

@@ -64,9 +64,11 @@ class ConsumerPageStatesInBrowserTests(LiveServerTestCase):
         packed, _ = self.shipment(until="packed")
         moving, _ = self.shipment(until="dispatched")
         arrived, _ = self.shipment(until="delivered")
-        void, _ = self.shipment(until="cancelled")
+        void, (void_lot,) = self.shipment(until="cancelled")
         recalled, (bad, good) = self.shipment(lots=2)
         Batch.objects.filter(pk=bad.pk).update(status="recalled")
+        all_recalled, (only,) = self.shipment()
+        Batch.objects.filter(pk=only.pk).update(status="recalled")
         held, (tested,) = self.shipment()
         trace.record_batch_event(batch=tested, kind="quality_test", occurred_at=timezone.now(), data={"result": "fail"})
         with translation.override("zh-hans"):
@@ -78,18 +80,32 @@ class ConsumerPageStatesInBrowserTests(LiveServerTestCase):
             "preparing": (
                 packed,
                 {
-                    "zh-CN": ["正在仙居县杨梅村备货，尚未发往上海静安店", "杨梅"],
-                    "en-US": ["Being prepared in Xianju Waxberry Village: not yet sent to Shanghai Jing'an"],
+                    "zh-CN": [
+                        "正在仙居县杨梅村备货，尚未发往上海静安店",
+                        "杨梅",
+                        "首次打开，当时尚未发货",
+                        "此码在产品发出之前就已被打开。",
+                    ],
+                    "en-US": [
+                        "Being prepared in Xianju Waxberry Village: not yet sent to Shanghai Jing'an",
+                        ", before it was dispatched",
+                        "This code was first opened before the produce was sent out.",
+                    ],
                 },
                 True,
             ),
             "on the way": (
                 moving,
                 {
-                    "zh-CN": ["正从仙居县杨梅村运往上海静安店", "冷链温度：4.6 °C（1 次记录）"],
+                    "zh-CN": [
+                        "正从仙居县杨梅村运往上海静安店",
+                        "冷链温度：4.6 °C（1 次记录）",
+                        "首次打开，当时正在运往上海静安店",
+                    ],
                     "en-US": [
                         "On the way from Xianju Waxberry Village to Shanghai Jing'an",
                         "Cold chain: 4.6 °C (1 reading)",
+                        ", on its way to Shanghai Jing'an",
                     ],
                 },
                 True,
@@ -97,13 +113,21 @@ class ConsumerPageStatesInBrowserTests(LiveServerTestCase):
             "arrived": (
                 arrived,
                 {
-                    "zh-CN": [f"{arrived_zh}已到达上海静安店", "采摘后 18 小时到达门店", "产地距上海静安店 274 公里"],
+                    "zh-CN": [
+                        f"{arrived_zh}已到达上海静安店",
+                        "采摘后 18 小时到达门店",
+                        "产地距上海静安店 274 公里",
+                        "产自浙江省仙居县杨梅村",
+                        "绿色食品 A级",
+                        "首次打开，当时已到达上海静安店",
+                    ],
                     "en-US": [
                         f"Arrived at Shanghai Jing'an on {arrived_en}",
                         "Harvested 18 hours before it reached the store",
                         "274 km from the village to Shanghai Jing'an",
                         "From Xianju Waxberry Village, Xianju County, Zhejiang",
                         "Green Food, grade A",
+                        ", after it arrived at Shanghai Jing'an",
                     ],
                 },
                 True,
@@ -131,6 +155,14 @@ class ConsumerPageStatesInBrowserTests(LiveServerTestCase):
                         "✓ Not affected",
                         f"Waxberry (lot {good.lot_code}) from this delivery is not affected.",
                     ],
+                },
+                False,
+            ),
+            "recalled, its only lot": (
+                all_recalled,
+                {
+                    "zh-CN": ["召回通知：请勿食用本批到货中的杨梅", "已召回：请勿食用", "致电门店 021-6288 0101"],
+                    "en-US": ["Recall: do not eat Waxberry from this delivery", "Recalled: do not eat"],
                 },
                 False,
             ),
@@ -166,11 +198,28 @@ class ConsumerPageStatesInBrowserTests(LiveServerTestCase):
                             )
                         self.assertEqual(main.get_by_text(GENUINE[locale], exact=True).count(), int(genuine), state)
                         self.assertNotIn(DELIVERED[locale], main.inner_text(), state)
-                        if state == "void":
-                            self.assertEqual(page.locator("h1").count(), 0)  # no product shown
-                            self.assertNotIn("杨梅酒", main.inner_text())
+                        shown = main.inner_text()
+                        recipe = "杨梅酒" if locale == "zh-CN" else "Waxberry Sorbet"
+                        if state == "void":  # no product, farm, lot, journey, certificate or recipe
+                            self.assertEqual(page.locator("h1").count(), 0)
+                            for text in (
+                                "杨梅酒",
+                                "Waxberry Sorbet",
+                                "王家果园",
+                                "Wang Family",
+                                void_lot.lot_code,
+                            ):
+                                self.assertNotIn(text, shown, (state, locale))
+                            for text in ("采摘", "Harvested", "绿色食品", "Green Food", "km", "公里"):
+                                self.assertNotIn(text, shown, (state, locale))
                         if state == "recalled":  # the recalled lot's recipes go; the sound lot keeps them
-                            self.assertIn("杨梅酒" if locale == "zh-CN" else "Waxberry Sorbet", main.inner_text())
+                            self.assertIn(recipe, shown)
+                        if state == "recalled, its only lot":  # its recipes go with it
+                            self.assertNotIn(recipe, shown)
+                            self.assertNotIn("不受影响" if locale == "zh-CN" else "Not affected", shown)
+                        # Places never repeat ("Xianju County, Xianju County"; 仙居县仙居县).
+                        self.assertNotIn("Xianju County, Xianju County", shown)
+                        self.assertNotIn("仙居县仙居县", shown)
                         self.assertLessEqual(main.bounding_box()["width"], 360)
                         weights[(state, locale)] = len(gzip.compress(received[url], 6))
                     context.close()

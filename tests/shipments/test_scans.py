@@ -119,12 +119,12 @@ class PeopleNotPageLoadsTests(ScanTestCase):
         self.view()  # a reload
         shown = self.view(ANDROID_UA)
         self.assertEqual(scanned(shown), 2)
-        first = re.search(r"first on ([^<·]+)", shown.content.decode()).group(1).strip()
+        first = re.search(r"first opened on ([^<·]+)", shown.content.decode()).group(1).strip()
         scans.waiting.flush()  # the staff page counts rows, written within SCAN_FLUSH_SECONDS
         RetailerStaff.objects.create(user=make_user("rita"), retailer=self.shipment.store.retailer)
         self.client.force_login(self.shipment.store.retailer.staff.get().user)
         page = self.client.get(f"/shipments/{self.shipment.public_code}/", HTTP_ACCEPT_LANGUAGE="en")
-        self.assertContains(page, f"<p>Opened by 2 people · first on {first}</p>", html=True)
+        self.assertContains(page, f"<p>Opened by 2 people · first opened on {first}</p>", html=True)
 
     def test_a_visitor_is_a_hash_that_changes_every_day_and_keeps_no_address(self):
         today = scans.visitor("CODE", "203.0.113.7", WECHAT_UA, date(2026, 6, 12))

@@ -81,3 +81,88 @@ class LotCodeDoorTests(TestCase):
         for code in GOOD:
             self.assertContains(self.client.get(f"/batches/{code}/"), code)
             self.assertEqual(api_client(self.w.alice).get(f"/api/v1/batches/{code}/").json()["lot_code"], code)
+
+
+# The batch pages' own addresses (/batches/new/, /batches/import/, /batches/outbox/), any case.
+RESERVED = ["new", "import", "outbox", "NEW", "Import", "OutBox"]
+
+
+class ReservedLotCodeTests(TestCase):
+    """`new` and `import` were accepted as lot codes and then unreachable: /batches/new/ is the
+    registration form, /batches/import/ the import page. Every door refuses them now."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.w = make_api_world()
+
+    def setUp(self):
+        in_english(self)
+
+    def test_the_rule_refuses_them_whatever_their_case_and_keeps_longer_codes(self):
+        for code in RESERVED:
+            with self.assertRaises(ValidationError, msg=code) as refused:
+                validate_lot_code(code)
+            self.assertEqual(
+                refused.exception.messages,
+                [f"“{code}” is the address of a batch page, so it cannot be a lot code: choose another."],
+            )
+        for code in ("new1", "NEW-1", "imports", "outbox.2", "renew"):
+            validate_lot_code(code)
+
+    def test_the_service_refuses_them(self):
+        for code in RESERVED:
+            with self.assertRaises(ValidationError, msg=code):
+                services.register_batch(farm=self.w.farm, crop=self.w.crop, quantity=5, unit="kg", lot_code=code)
+        self.assertEqual(Batch.objects.filter(lot_code__iregex="^(new|import|outbox)$").count(), 0)
+
+    def test_the_api_refuses_them_with_a_field_message(self):
+        before = Batch.objects.count()
+        for code in RESERVED:
+            data = {"lot_code": code, "farm": self.w.farm.pk, "crop": self.w.crop.pk, "quantity": "5"}
+            response = api_client(self.w.alice).post("/api/v1/batches/", data)
+            self.assertEqual(response.status_code, 400, code)
+            self.assertEqual(
+                response.json()["error"]["fields"]["lot_code"],
+                [f"“{code}” is the address of a batch page, so it cannot be a lot code: choose another."],
+            )
+        self.assertEqual(Batch.objects.count(), before)
+
+    def test_the_import_refuses_them_as_row_errors_and_imports_nothing(self):
+        before = Batch.objects.count()
+        text = "farm,crop,quantity,lot_code\n王家果园,WAX,1,new\n王家果园,WAX,1,IMPORT\n王家果园,WAX,1,XJ-OK-1\n"
+        result = import_batches(village=self.w.xj, file=upload(text), actor=self.w.carol)
+        self.assertEqual(
+            [(e.row, e.message) for e in result.errors],
+            [
+                (2, "“new” is the address of a batch page, so it cannot be a lot code: choose another."),
+                (3, "“IMPORT” is the address of a batch page, so it cannot be a lot code: choose another."),
+            ],
+        )
+        self.assertEqual(Batch.objects.count(), before)
+
+    def test_the_web_admin_refuses_them(self):
+        root = make_user("root", is_staff=True, is_superuser=True)
+        self.client.force_login(root)
+        data = {
+            "lot_code": "New",
+            "farm": self.w.farm.pk,
+            "crop": self.w.crop.pk,
+            "quantity": "5",
+            "unit": "kg",
+            "status": "harvested",
+            "BatchInput_output-TOTAL_FORMS": "0",
+            "BatchInput_output-INITIAL_FORMS": "0",
+        }
+        response = self.client.post("/admin/traceability/batch/add/", data)
+        self.assertContains(response, "“New” is the address of a batch page, so it cannot be a lot code")
+        self.assertFalse(Batch.objects.filter(lot_code="New").exists())
+
+    def test_the_batch_pages_keep_their_addresses(self):
+        self.client.force_login(self.w.alice)
+        self.assertContains(self.client.get("/batches/new/"), 'name="quantity"')
+        self.assertContains(self.client.get("/batches/new/"), "<form")
+
+    def test_the_database_refuses_them(self):
+        for code in ("new", "Import", "OUTBOX"):
+            with self.assertRaises(IntegrityError, msg=code), transaction.atomic():
+                make_batch(self.w.farm, self.w.crop, code)

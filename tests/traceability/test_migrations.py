@@ -40,3 +40,34 @@ class RegisterExistingLotsTests(TransactionTestCase):
         )
         self.assertEqual(Batch.objects.count(), 2)
         self.assertEqual(verify(record=False).problems, [])
+
+
+class ReservedLotCodesMigrationTests(TransactionTestCase):
+    """Migration 0013 adds the reserved-words CHECK constraint: a database holding such a code
+    is told which lots to rename instead of failing on the constraint."""
+
+    def migrate(self, targets):
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    def test_a_lot_named_new_stops_the_migration_with_what_to_do_until_it_is_renamed(self):
+        old = self.migrate([("traceability", "0012_register_existing_lots")])
+        village = old.get_model("farms", "Village").objects.create(code="XJ", name_zh="仙居县杨梅村")
+        farm = old.get_model("farms", "Farm").objects.create(village=village, name_zh="王家果园")
+        crop = old.get_model("farms", "Crop").objects.create(code="WAX", name_zh="杨梅", category="fruit")
+        lots = old.get_model("traceability", "Batch").objects
+        lots.create(lot_code="New", farm=farm, crop=crop, quantity=Decimal("1"), unit="kg", status="harvested")
+        lots.create(lot_code="XJ-1", farm=farm, crop=crop, quantity=Decimal("1"), unit="kg", status="harvested")
+        leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
+        with self.assertRaises(RuntimeError) as refused:
+            self.migrate(leaves)
+        self.assertEqual(
+            str(refused.exception),
+            "1 lot code(s) are addresses of the batch pages (new, import, outbox, any case): ['New']. "
+            "Rename them (for example to NEW-1) in the admin or the database, then migrate again.",
+        )
+        lots.filter(lot_code="New").update(lot_code="NEW-1")
+        self.migrate(leaves)
+        self.assertEqual(sorted(Batch.objects.values_list("lot_code", flat=True)), ["NEW-1", "XJ-1"])
