@@ -19,6 +19,7 @@ from api.base import (
     blank_private,
 )
 from api.idempotency import IdempotentMixin
+from farms.images import PhotoRenditionsField
 from farms.models import Crop, Farm, Field, Membership, Recipe, Village
 
 COORDINATES = {
@@ -55,6 +56,7 @@ class VillageSerializer(StrictModelSerializer):
     specialties = ScopedRelatedField(
         scope=lambda user: Crop.objects.all(), queryset=Crop.objects.all(), many=True, required=False
     )
+    photo = PhotoRenditionsField()
 
     class Meta:
         model = Village
@@ -73,18 +75,30 @@ class VillageSerializer(StrictModelSerializer):
             "story_en",
             "gln",
             "specialties",
+            "photo",
         ]
-        read_only_fields = ["id", "code"]
+        read_only_fields = ["id", "code", "photo"]
         extra_kwargs = COORDINATES
 
 
 class FarmSerializer(StrictModelSerializer):
     village = ScopedRelatedField(scope=lambda user: Village.objects.managed_by(user), queryset=Village.objects.all())
+    photo = PhotoRenditionsField()
 
     class Meta:
         model = Farm
-        fields = ["id", "village", "name_zh", "name_en", "grower_name", "contact_phone", "certifications", "notes"]
-        read_only_fields = ["id"]
+        fields = [
+            "id",
+            "village",
+            "name_zh",
+            "name_en",
+            "grower_name",
+            "contact_phone",
+            "certifications",
+            "notes",
+            "photo",
+        ]
+        read_only_fields = ["id", "photo"]
 
     def to_representation(self, farm):
         """The grower's phone and the internal notes are for the village and auditors only."""
@@ -122,6 +136,8 @@ class FieldUpdateSerializer(FieldSerializer):
 
 
 class CropSerializer(StrictModelSerializer):
+    photo = PhotoRenditionsField()
+
     class Meta:
         model = Crop
         fields = [
@@ -137,14 +153,17 @@ class CropSerializer(StrictModelSerializer):
             "storage_min_c",
             "storage_max_c",
             "gtin",
+            "photo",
         ]
         read_only_fields = fields
 
 
 class RecipeSerializer(StrictModelSerializer):
+    photo = PhotoRenditionsField()
+
     class Meta:
         model = Recipe
-        fields = ["id", "title", "language", "ingredients", "steps", "crops"]
+        fields = ["id", "title", "language", "ingredients", "steps", "crops", "photo"]
         read_only_fields = fields
 
 

@@ -28,7 +28,7 @@ class VillagePageForm(forms.ModelForm):
 class FarmForm(forms.ModelForm):
     class Meta:
         model = Farm
-        fields = ["village", "name_zh", "name_en", "grower_name", "contact_phone", "certifications", "notes"]
+        fields = ["village", "name_zh", "name_en", "grower_name", "contact_phone", "certifications", "notes", "photo"]
         widgets = {
             "certifications": forms.Textarea(attrs={"rows": 3}),
             "notes": forms.Textarea(attrs={"rows": 3}),
@@ -40,6 +40,7 @@ class FarmForm(forms.ModelForm):
         self.fields["village"].queryset = villages
         self.fields["village"].empty_label = None
         self.fields["village"].label_from_instance = lambda village: village.name()
+        self.fields["photo"].widget.attrs["accept"] = "image/*"
 
 
 class FieldForm(forms.ModelForm):

@@ -61,6 +61,9 @@ class Crop(models.Model):
     storage_max_c = models.DecimalField(
         _("highest storage temperature (°C)"), max_digits=4, decimal_places=1, null=True, blank=True
     )
+    photo = PhotoField(
+        _("photo"), upload_to="crops/", blank=True, help_text=_("The product, shown at the top of its consumer page.")
+    )
 
     class Meta:
         ordering = ["code"]
@@ -218,6 +221,9 @@ class Farm(models.Model):
         help_text=_("One per line, e.g. 绿色食品 A级 / Green Food grade A."),
     )
     notes = models.TextField(_("internal notes (private)"), blank=True)
+    photo = PhotoField(
+        _("photo"), upload_to="farms/", blank=True, help_text=_("Shown to shoppers with the farm's produce.")
+    )
 
     objects = FarmQuerySet.as_manager()
 

@@ -49,7 +49,9 @@ def farm_create(request: HttpRequest) -> HttpResponse:
     villages = Village.objects.managed_by(request.user)
     if not villages.exists():
         raise Http404
-    form = FarmForm(request.POST or None, villages=villages, initial={"village": villages.first()})
+    form = FarmForm(
+        request.POST or None, request.FILES or None, villages=villages, initial={"village": villages.first()}
+    )
     if request.method == "POST" and form.is_valid():
         farm = form.save()
         messages.success(request, _("Farm %(name)s is added.") % {"name": farm.name_zh})
@@ -60,7 +62,9 @@ def farm_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def farm_edit(request: HttpRequest, pk: int) -> HttpResponse:
     farm = get_object_or_404(Farm.objects.managed_by(request.user), pk=pk)
-    form = FarmForm(request.POST or None, instance=farm, villages=Village.objects.managed_by(request.user))
+    form = FarmForm(
+        request.POST or None, request.FILES or None, instance=farm, villages=Village.objects.managed_by(request.user)
+    )
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("The farm is saved."))
