@@ -265,7 +265,7 @@ def _render_page(code: str, language: str) -> dict | None:
         sound = lot["state"] in (page_state.LOT_OK, page_state.LOT_UNAFFECTED)
         crop_photo = images.picture(batch.crop.photo) if sound else None
         if product_photo is None and crop_photo is not None:
-            product_photo = {**crop_photo, "crop_id": batch.crop_id}
+            product_photo = {**crop_photo, "crop_id": batch.crop_id, "name": lot["crop"]}
         elif crop_photo is not None and batch.crop_id != product_photo["crop_id"]:
             lot["product_photo"] = crop_photo
     context = {

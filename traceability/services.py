@@ -336,7 +336,7 @@ def record_batch_event(
     farm = batch.farm
     if photo is not None:
         # Re-encoded here whatever door it came through (a form's upload arrives re-encoded).
-        data = {**data, "photo": images.store(photo, f"quality/{farm.village.code}/{uuid.uuid4().hex[:12]}-")}
+        data = {**data, "photo": images.store(photo, f"quality/{farm.village.code}/{uuid.uuid4().hex}-")}
     event, created = record_event(
         kind=kind,
         village=farm.village,
