@@ -38,9 +38,11 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 50_000_000
 LONG_SIDE = 2048
 FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
-# The widths a page may ask for: a thumbnail takes 240, a photo across a 360-411 px wide phone 480
-# (1x) or 960 (2x, 3x: the photos sit in a column at most 560 px wide).
-WIDTHS = (240, 480, 960)
+# The widths a page may ask for: a thumbnail takes 240; a photo across a 360-411 px wide phone 480
+# at 1x, 720 at 2x, 960 at 3x or on a wider screen (the photos sit in a column at most 560 px
+# wide). A page may leave out the widest ones (Photo.picture(largest=...)): the consumer page's
+# first photo stops at 720 to keep what shows before scrolling under its byte budget.
+WIDTHS = (240, 480, 720, 960)
 JPEG_QUALITY = 85  # the stored copy, the one a "bigger" link opens
 RENDITION_QUALITY = {"webp": 72, "jpg": 78}
 TYPES = {"webp": "image/webp", "jpg": "image/jpeg"}
@@ -144,12 +146,15 @@ class Photo:
     def all_renditions(self) -> list[Rendition]:
         return [r for format in TYPES for r in self.renditions(format)]
 
-    def picture(self, storage: Storage | None = None) -> dict:
-        """What a <picture> needs: each type's srcset, the fallback <img>'s src and its size (the
-        smallest rendition's: with CSS width:100%/height:auto it fixes the aspect ratio, so nothing
-        shifts while it loads), and the stored copy's URL for a link to the bigger picture."""
+    def picture(self, storage: Storage | None = None, largest: int | None = None) -> dict:
+        """What a <picture> needs: each type's srcset (renditions up to `largest` px wide), the
+        fallback <img>'s src and its size (the smallest rendition's: with CSS width:100% and
+        height:auto it fixes the aspect ratio, so nothing shifts while it loads), and the stored
+        copy's URL for a link to the bigger picture."""
         storage = storage or default_storage
         webp, jpeg = self.renditions("webp"), self.renditions("jpg")
+        if largest is not None:
+            webp, jpeg = ([r for i, r in enumerate(kind) if i == 0 or r.width <= largest] for kind in (webp, jpeg))
         return {
             "webp": ", ".join(f"{storage.url(r.name)} {r.width}w" for r in webp),
             "jpeg": ", ".join(f"{storage.url(r.name)} {r.width}w" for r in jpeg),
@@ -160,7 +165,7 @@ class Photo:
         }
 
 
-def picture(name, storage: Storage | None = None) -> dict | None:
+def picture(name, storage: Storage | None = None, largest: int | None = None) -> dict | None:
     """Photo.picture() for a stored name; a photo stored before renditions existed gets its one
     file as `src` (no srcset, no size); None without a photo."""
     name = str(getattr(name, "name", name) or "")
@@ -168,7 +173,7 @@ def picture(name, storage: Storage | None = None) -> dict | None:
         return None
     photo = Photo.of(name)
     if photo is not None:
-        return photo.picture(storage)
+        return photo.picture(storage, largest)
     url = (storage or default_storage).url(name)
     return {"webp": "", "jpeg": "", "src": url, "width": None, "height": None, "large": url}
 

@@ -37,6 +37,13 @@ from traceability.verification import record_verified_on
 LANGUAGES = ("zh-hans", "en")
 SCAN_SLOT = "<!--scan-->"
 MAX_RECIPES = 4
+# How wide a rendition the page offers (farms.images.WIDTHS), for the byte budget on 3G
+# (docs/performance.md): the product photo, on the first screen, up to 720 px (sharp on a 2x
+# phone; the page, its CSS and this photo stay under 100 KB); the photos further down, lazy, up to
+# 480 px (Chromium may fetch them before the load event all the same); a report's thumbnail 240.
+LEAD_PHOTO_WIDTH = 720
+PHOTO_WIDTH = 480
+THUMBNAIL_WIDTH = 240
 CLONE_AFTER_DAYS = 30
 _CODE = re.compile(rf"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
 _PAGE_CACHE_CONTROL = "no-cache, private, max-age=0, must-revalidate"
@@ -263,9 +270,10 @@ def _render_page(code: str, language: str) -> dict | None:
     for batch, lot in zip(batches, lots, strict=False):
         lot["state"] = state.lot_states[lot["lot_code"]]
         sound = lot["state"] in (page_state.LOT_OK, page_state.LOT_UNAFFECTED)
-        crop_photo = images.picture(batch.crop.photo) if sound else None
+        crop_photo = images.picture(batch.crop.photo, largest=PHOTO_WIDTH) if sound else None
         if product_photo is None and crop_photo is not None:
-            product_photo = {**crop_photo, "crop_id": batch.crop_id, "name": lot["crop"]}
+            lead = images.picture(batch.crop.photo, largest=LEAD_PHOTO_WIDTH)
+            product_photo = {**lead, "crop_id": batch.crop_id, "name": lot["crop"]}
         elif crop_photo is not None and batch.crop_id != product_photo["crop_id"]:
             lot["product_photo"] = crop_photo
     context = {
@@ -275,7 +283,7 @@ def _render_page(code: str, language: str) -> dict | None:
         "state": state,
         "village": village,
         "village_name": localized(village, "name", language),
-        "village_photo": images.picture(village.photo),
+        "village_photo": images.picture(village.photo, largest=PHOTO_WIDTH),
         "product_photo": product_photo,
         "place": place,
         "distance_km": round(distance) if distance is not None else None,
@@ -317,7 +325,7 @@ def _recipes(crop_ids: set[int], language: str) -> list[Recipe]:
     mine = [r for r in recipes if r.language == language]
     recipes = (mine or recipes)[:MAX_RECIPES]
     for recipe in recipes:
-        recipe.picture = images.picture(recipe.photo)
+        recipe.picture = images.picture(recipe.photo, largest=PHOTO_WIDTH)
     return recipes
 
 
@@ -345,7 +353,9 @@ def _lot(batch: Batch, events: list[TraceEvent], shipment: Shipment, language: s
                 "result": _result(event.data.get("result")),
                 "lab": _text(event.data, "lab", language),
                 "when": event.occurred_at,
-                "photo": images.picture(photo) if isinstance(photo := event.data.get("photo"), str) else None,
+                "photo": images.picture(photo, largest=THUMBNAIL_WIDTH)
+                if isinstance(photo := event.data.get("photo"), str)
+                else None,
             }
             step["detail"] = test["result"]["text"] if test["result"] else ""
             tests.append(test)
@@ -362,7 +372,7 @@ def _lot(batch: Batch, events: list[TraceEvent], shipment: Shipment, language: s
         "variety": localized(batch.crop, "variety", language),
         "storage": localized(batch.crop, "storage_advice", language),
         "farm": farm.name(language),
-        "farm_photo": images.picture(farm.photo),
+        "farm_photo": images.picture(farm.photo, largest=PHOTO_WIDTH),
         "field": batch.field.name(language) if batch.field else "",
         "harvested_on": batch.harvested_on,
         "days": days if days is not None and days >= 0 else None,

@@ -21,11 +21,12 @@ from tests.support import api_client, in_english, make_batch, make_crop, make_fa
 from traceability.models import TraceEvent
 
 # A 4000x3000 photo taken with the phone on its side (Orientation 6): upright it is 3000x4000.
-UPRIGHT = {"stored": (1536, 2048), 240: (240, 320), 480: (480, 640), 960: (960, 1280)}
+UPRIGHT = {"stored": (1536, 2048), 240: (240, 320), 480: (480, 640), 720: (720, 960), 960: (960, 1280)}
 # Byte caps for each copy of an 8.8 MB photo, about twice what was measured (its grain is random):
 # 695 KB stored; WebP 0.9, 2.5, 68 KB; JPEG 3.6, 18, 130 KB at 240, 480, 960 px wide.
 CAPS = {"stored": 1_500_000, ("webp", 240): 10_000, ("webp", 480): 40_000, ("webp", 960): 150_000}
 CAPS |= {("jpg", 240): 20_000, ("jpg", 480): 60_000, ("jpg", 960): 250_000}
+CAPS |= {("webp", 720): 100_000, ("jpg", 720): 180_000}
 
 
 def read(name: str) -> bytes:
@@ -52,7 +53,7 @@ class MediaTestCase(TestCase):
                 "WEBP" if rendition.format == "webp" else "JPEG",
                 rendition.name,
             )
-        self.assertEqual(len(files), 7)
+        self.assertEqual(len(files), 9)
         for key, (format, path) in files.items():
             data = read(path)
             image = Image.open(io.BytesIO(data))
@@ -138,7 +139,8 @@ class PhotoDoorTests(MediaTestCase):
         self.assertEqual(
             sorted(default_storage.listdir("crops")[1]),
             sorted(
-                ["杨梅.1200x800.jpg"] + [f"杨梅.1200x800.{w}w.{t}" for w in (240, 480, 960) for t in ("jpg", "webp")]
+                ["杨梅.1200x800.jpg"]
+                + [f"杨梅.1200x800.{w}w.{t}" for w in (240, 480, 720, 960) for t in ("jpg", "webp")]
             ),
         )
         self.assertNotIn(b"<script", read(name))
@@ -159,7 +161,7 @@ class PhotoDoorTests(MediaTestCase):
                 "renditions": [
                     {"url": f"{base}.{w}w.{t}", "width": w, "height": h, "type": f"image/{m}"}
                     for t, m in (("webp", "webp"), ("jpg", "jpeg"))
-                    for w, h in ((240, 160), (480, 320), (960, 640))
+                    for w, h in ((240, 160), (480, 320), (720, 480), (960, 640))
                 ],
             },
         )
@@ -187,11 +189,11 @@ class PhotoDoorTests(MediaTestCase):
         with self.captureOnCommitCallbacks(execute=True):
             self.client.post(f"/farms/{farm.pk}/", {**fields, "photo": SimpleUploadedFile("a.jpg", self.photo)})
         first = set(default_storage.listdir("farms")[1])
-        self.assertEqual(len(first), 7)
+        self.assertEqual(len(first), 9)
         with self.captureOnCommitCallbacks(execute=True):
             self.client.post(f"/farms/{farm.pk}/", {**fields, "photo": SimpleUploadedFile("b.jpg", self.photo)})
         second = set(default_storage.listdir("farms")[1])
-        self.assertEqual((len(second), first & second), (7, set()))
+        self.assertEqual((len(second), first & second), (9, set()))
         self.assertTrue(all(re.match(r"b\.1200x800\.", name) for name in second), second)
         with self.captureOnCommitCallbacks(execute=True):
             Farm.objects.get().delete()
@@ -200,7 +202,7 @@ class PhotoDoorTests(MediaTestCase):
     def test_clearing_a_photo_deletes_its_files(self):
         village = self.village
         village.photo.save("v.jpg", SimpleUploadedFile("v.jpg", self.photo))
-        self.assertEqual(len(default_storage.listdir("villages")[1]), 7)
+        self.assertEqual(len(default_storage.listdir("villages")[1]), 9)
         self.client.force_login(make_user("carol", role="coordinator", village=village))
         with self.captureOnCommitCallbacks(execute=True):
             response = self.client.post("/village/XJ/", {"story_zh": "故事", "photo-clear": "on"})

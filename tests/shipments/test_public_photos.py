@@ -21,6 +21,7 @@ from traceability import services as trace
 from traceability.models import Batch
 
 SIZES = "(min-width: 560px) 504px, calc(100vw - 56px)"
+LEAD = (240, 480, 720)  # the product photo, on the first screen; the others stop at 480, a thumbnail at 240
 AT = datetime(2026, 6, 12, 8, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
@@ -29,7 +30,7 @@ def srcset(base: str, kind: str, widths=(240, 480, 960)) -> str:
 
 
 def picture(
-    base: str, cls: str, alt: str, *, lazy: bool, sizes: str = SIZES, size=(240, 180), widths=(240, 480, 960)
+    base: str, cls: str, alt: str, *, lazy: bool, sizes: str = SIZES, size=(240, 180), widths=(240, 480)
 ) -> str:
     """The markup one photo gets, `base` its stored name without .jpg."""
     loading = ' loading="lazy"' if lazy else ""
@@ -72,13 +73,13 @@ class ConsumerPagePhotoTests(TestCase):
 
     def test_every_photo_is_a_picture_of_renditions_the_product_first_and_eager(self):
         html = self.page(make_delivered_shipment(batches=[self.batch]))
-        product = picture("crops/waxberry.1600x1200", "photo", "Photo of Waxberry", lazy=False)
+        product = picture("crops/waxberry.1600x1200", "photo", "Photo of Waxberry", lazy=False, widths=LEAD)
         hero = html[html.index('<section class="card hero">') : html.index('<section class="card" id="authenticity">')]
         self.assertIn(product, hero)
         self.assertIn(picture("villages/village.1600x1200", "photo", "Xianju Waxberry Village", lazy=True), html)
         self.assertIn(picture("farms/orchard.1600x1200", "photo", "The farm: Wang Family Orchard", lazy=True), html)
         self.assertIn(picture("recipes/wine.1600x1200", "photo", "杨梅酒", lazy=True), html)
-        thumb = picture(self.report, "thumb", "Photo of the test report", lazy=True, sizes="96px")
+        thumb = picture(self.report, "thumb", "Photo of the test report", lazy=True, sizes="96px", widths=(240,))
         self.assertIn(f'<a class="report" href="/media/{self.report}.jpg">{thumb}<span>See the report</span></a>', html)
         # Only renditions: never an <img> without a srcset, never a stored copy as an image.
         self.assertEqual(html.count("<picture>"), 5)
@@ -111,9 +112,7 @@ class ConsumerPagePhotoTests(TestCase):
         self.assertIn("Recall: do not eat Waxberry from this delivery", html)
         self.assertNotIn("crops/waxberry", html)
         hero = html[html.index('<section class="card hero">') : html.index('<section class="card" id="authenticity">')]
-        self.assertIn(
-            picture("crops/peach.800x600", "photo", "Photo of Peach", lazy=False, widths=(240, 480, 800)), hero
-        )
+        self.assertIn(picture("crops/peach.800x600", "photo", "Photo of Peach", lazy=False, widths=LEAD), hero)
         self.assertNotIn("recipes/wine", html)  # the recalled product's recipes go (page_state)
 
     def test_photos_cost_the_page_no_query(self):

@@ -132,7 +132,7 @@ class OutboxEventTests(TestCase):
         second = client.post(f"{V1}/events/", self.quality_test(), format="multipart")
         self.assertEqual((first.status_code, second.status_code), (201, 200))
         self.assertEqual(TraceEvent.objects.count(), 1)
-        # The photo and its renditions (farms.images: 3 widths, all 40 px here, kept once, x 2 types).
+        # The photo and its renditions (farms.images: 4 widths, all 40 px here, kept once, x 2 types).
         self.assertEqual(len(default_storage.listdir("quality/XJ")[1]), 1 + 2)
 
     def test_a_photo_that_is_not_an_image_or_on_another_kind_is_refused(self):
