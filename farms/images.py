@@ -297,6 +297,8 @@ class PhotoFieldFile(ImageFieldFile):
     def save(self, name, content, save=True):
         """Re-encode whatever is saved here (a form's upload arrives re-encoded already), then
         write its renditions beside it."""
+        if not isinstance(content, Reencoded) and not getattr(content, "name", None):
+            content.name = name  # a ContentFile has none: the name given here
         content = reencode(content)
         super().save(content.name, content, save)
         make_renditions(self.storage, self.name, content.image)
