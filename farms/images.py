@@ -200,6 +200,17 @@ def make_renditions(storage: Storage, name: str, image: Image.Image) -> list[Ren
     return written
 
 
+def missing_renditions(storage: Storage, name: str) -> bool:
+    photo = Photo.of(name)
+    return photo is not None and not all(storage.exists(r.name) for r in photo.all_renditions())
+
+
+def remake_renditions(storage: Storage, name: str) -> None:
+    """Write a stored copy's renditions again (after a restore that lost them, say)."""
+    with storage.open(name) as handle, Image.open(handle) as image:
+        make_renditions(storage, name, image.convert("RGB"))
+
+
 def delete_photo(storage: Storage, name: str) -> None:
     """Delete a stored photo and its renditions (a missing file is no error)."""
     photo = Photo.of(name)
