@@ -62,7 +62,12 @@ class Crop(models.Model):
         _("highest storage temperature (°C)"), max_digits=4, decimal_places=1, null=True, blank=True
     )
     photo = PhotoField(
-        _("photo"), upload_to="crops/", blank=True, help_text=_("The product, shown at the top of its consumer page.")
+        _("photo"),
+        upload_to="crops/",
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The product, shown at the top of its consumer page."),
     )
 
     class Meta:
@@ -221,8 +226,14 @@ class Farm(models.Model):
         help_text=_("One per line, e.g. 绿色食品 A级 / Green Food grade A."),
     )
     notes = models.TextField(_("internal notes (private)"), blank=True)
+    # db_default: rows written by code that predates the column (an older migration's state) get none.
     photo = PhotoField(
-        _("photo"), upload_to="farms/", blank=True, help_text=_("Shown to shoppers with the farm's produce.")
+        _("photo"),
+        upload_to="farms/",
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("Shown to shoppers with the farm's produce."),
     )
 
     objects = FarmQuerySet.as_manager()

@@ -119,6 +119,8 @@ class PageWeightOnSlow3GTests(LiveServerTestCase):
             pictures = page.locator("picture").count()
             page.locator("footer").scroll_into_view_if_needed()
             page.wait_for_load_state("networkidle")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"consumer_page_photos_{scale}x.png"), full_page=True)
             everything = {urls[r]: n for r, n in done.items()}
             above = {u: n for u, n in everything.items() if u in first_screen or not re.search(r"\.(webp|jpg)$", u)}
             return {
