@@ -119,11 +119,12 @@ class FarmUpdateSerializer(FarmSerializer):
 
 class FieldSerializer(StrictModelSerializer):
     farm = ScopedRelatedField(scope=lambda user: Farm.objects.managed_by(user), queryset=Farm.objects.all())
+    photo = PhotoRenditionsField()
 
     class Meta:
         model = Field
-        fields = ["id", "farm", "name_zh", "name_en", "latitude", "longitude", "area_mu"]
-        read_only_fields = ["id"]
+        fields = ["id", "farm", "name_zh", "name_en", "latitude", "longitude", "area_mu", "photo"]
+        read_only_fields = ["id", "photo"]
         extra_kwargs = {**COORDINATES, "area_mu": {"min_value": Decimal("0.01")}}
 
     def validate(self, attrs):

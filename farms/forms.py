@@ -46,7 +46,7 @@ class FarmForm(forms.ModelForm):
 class FieldForm(forms.ModelForm):
     class Meta:
         model = Field
-        fields = ["name_zh", "name_en", "latitude", "longitude", "area_mu"]
+        fields = ["name_zh", "name_en", "latitude", "longitude", "area_mu", "photo"]
         widgets = {
             "latitude": forms.NumberInput(attrs={"step": "0.000001", "inputmode": "decimal"}),
             "longitude": forms.NumberInput(attrs={"step": "0.000001", "inputmode": "decimal"}),
@@ -56,6 +56,7 @@ class FieldForm(forms.ModelForm):
     def __init__(self, *args, farm: Farm, **kwargs):
         super().__init__(*args, **kwargs)
         self.farm = farm
+        self.fields["photo"].widget.attrs["accept"] = "image/*"
         if self.instance.pk is None:
             self.instance.farm = farm
 

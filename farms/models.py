@@ -261,6 +261,14 @@ class Field(models.Model):
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     area_mu = models.DecimalField(_("area (mu)"), max_digits=8, decimal_places=2, null=True, blank=True)
+    photo = PhotoField(
+        _("photo"),
+        upload_to="fields/",
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("Shown to shoppers with the produce of this field, instead of the farm's photo."),
+    )
 
     class Meta:
         ordering = ["farm", "name_zh"]

@@ -76,7 +76,7 @@ def farm_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def field_create(request: HttpRequest, farm_pk: int) -> HttpResponse:
     farm = get_object_or_404(Farm.objects.managed_by(request.user), pk=farm_pk)
-    form = FieldForm(request.POST or None, farm=farm)
+    form = FieldForm(request.POST or None, request.FILES or None, farm=farm)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Field %(name)s is added.") % {"name": form.instance.name_zh})
@@ -87,7 +87,7 @@ def field_create(request: HttpRequest, farm_pk: int) -> HttpResponse:
 @login_required
 def field_edit(request: HttpRequest, pk: int) -> HttpResponse:
     field = get_object_or_404(Field.objects.filter(farm__in=Farm.objects.managed_by(request.user)), pk=pk)
-    form = FieldForm(request.POST or None, instance=field, farm=field.farm)
+    form = FieldForm(request.POST or None, request.FILES or None, instance=field, farm=field.farm)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("The field is saved."))

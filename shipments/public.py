@@ -372,7 +372,11 @@ def _lot(batch: Batch, events: list[TraceEvent], shipment: Shipment, language: s
         "variety": localized(batch.crop, "variety", language),
         "storage": localized(batch.crop, "storage_advice", language),
         "farm": farm.name(language),
-        "farm_photo": images.picture(farm.photo, largest=PHOTO_WIDTH),
+        # Where it grew: the field's photo when it has one, else the farm's.
+        "place_photo": images.picture(
+            batch.field.photo if batch.field and batch.field.photo else farm.photo, largest=PHOTO_WIDTH
+        ),
+        "place_is_field": bool(batch.field and batch.field.photo),
         "field": batch.field.name(language) if batch.field else "",
         "harvested_on": batch.harvested_on,
         "days": days if days is not None and days >= 0 else None,

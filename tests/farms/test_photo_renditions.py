@@ -15,7 +15,7 @@ from django.test import TestCase, override_settings
 from PIL import Image
 
 from farms import images
-from farms.models import Crop, Farm, Village
+from farms.models import Crop, Farm, Field, Village
 from tests.farms.photos import GPS_IFD, phone_photo
 from tests.support import api_client, in_english, make_batch, make_crop, make_farm, make_user, make_village
 from traceability.models import TraceEvent
@@ -127,6 +127,19 @@ class PhotoDoorTests(MediaTestCase):
         super().setUp()
         self.village = make_village("XJ")
         self.photo = phone_photo(1200, 800, grain=20, quality=90)
+
+    def test_a_field_photo_through_the_coordinators_field_form_and_in_the_api(self):
+        carol = make_user("carol", role="coordinator", village=self.village)
+        farm = make_farm(self.village)
+        self.client.force_login(carol)
+        body = {"name_zh": "东坡", "photo": SimpleUploadedFile("slope.jpg", self.photo, content_type="image/jpeg")}
+        response = self.client.post(f"/farms/{farm.pk}/fields/new/", body)
+        self.assertEqual(response.status_code, 302)
+        field = Field.objects.get()
+        self.assertEqual(field.photo.name, "fields/slope.1200x800.jpg")
+        self.assertEqual(len(default_storage.listdir("fields")[1]), 9)
+        photo = api_client(carol).get(f"/api/v1/fields/{field.pk}/").json()["photo"]
+        self.assertEqual((photo["width"], photo["height"], len(photo["renditions"])), (1200, 800, 8))
 
     def test_the_admin_re_encodes_a_crop_photo_with_its_renditions(self):
         self.client.force_login(make_user("root", is_staff=True, is_superuser=True))

@@ -16,7 +16,15 @@ from django.test import TestCase, override_settings
 from farms.models import Recipe
 from shipments import services
 from tests.farms.photos import phone_photo
-from tests.support import make_batch, make_crop, make_delivered_shipment, make_farm, make_store, make_village
+from tests.support import (
+    make_batch,
+    make_crop,
+    make_delivered_shipment,
+    make_farm,
+    make_field,
+    make_store,
+    make_village,
+)
 from traceability import services as trace
 from traceability.models import Batch
 
@@ -87,6 +95,14 @@ class ConsumerPagePhotoTests(TestCase):
         self.assertNotRegex(html, r'src="[^"]*\.\d+x\d+\.jpg"')
         self.assertEqual(html.index(product), html.index("<picture>"))  # the first, the only eager one
         self.assertEqual(html.count('loading="lazy"'), 4)
+
+    def test_a_lot_from_a_field_with_a_photo_shows_the_field_instead_of_the_farm(self):
+        field = make_field(self.farm, name_zh="东坡", name_en="East Slope")
+        field.photo.save("slope.jpg", SimpleUploadedFile("slope.jpg", phone_photo(800, 600, grain=10, quality=85)))
+        Batch.objects.filter(pk=self.batch.pk).update(field=field)
+        html = self.page(make_delivered_shipment(batches=[self.batch]))
+        self.assertIn(picture("fields/slope.800x600", "photo", "The field: East Slope", lazy=True), html)
+        self.assertNotIn("farms/orchard", html)
 
     def test_in_chinese_the_alt_texts_are_chinese(self):
         html = self.page(make_delivered_shipment(batches=[self.batch]), "zh-hans")
