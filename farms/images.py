@@ -1,4 +1,4 @@
-"""Uploaded photos, re-encoded: the one helper behind every image upload (village, farm, crop and
+"""Uploaded photos, re-encoded: the one helper behind every image upload (village, farm, field, crop and
 recipe photos through their model field, so the coordinators' forms, the admin and any code that
 saves one; quality-test photos through traceability.services.record_batch_event, which the event
 form and the API both call).
