@@ -6,7 +6,7 @@ from farms.models import Crop, Farm, Field, Membership, Recipe, Village
 class FieldInline(admin.TabularInline):
     model = Field
     extra = 0
-    fields = ["name_zh", "name_en", "latitude", "longitude", "area_mu"]
+    fields = ["name_zh", "name_en", "latitude", "longitude", "area_mu", "photo"]
 
 
 @admin.register(Village)

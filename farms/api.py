@@ -23,6 +23,7 @@ from api.base import (
 )
 from api.idempotency import IdempotentMixin
 from farms import vocabulary
+from farms.images import PhotoRenditionsField
 from farms.models import Crop, Farm, Field, Membership, Recipe, Village
 
 COORDINATES = {
@@ -59,6 +60,7 @@ class VillageSerializer(StrictModelSerializer):
     specialties = ScopedRelatedField(
         scope=lambda user: Crop.objects.all(), queryset=Crop.objects.all(), many=True, required=False
     )
+    photo = PhotoRenditionsField()
 
     class Meta:
         model = Village
@@ -77,18 +79,30 @@ class VillageSerializer(StrictModelSerializer):
             "story_en",
             "gln",
             "specialties",
+            "photo",
         ]
-        read_only_fields = ["id", "code"]
+        read_only_fields = ["id", "code", "photo"]
         extra_kwargs = COORDINATES
 
 
 class FarmSerializer(StrictModelSerializer):
     village = ScopedRelatedField(scope=lambda user: Village.objects.managed_by(user), queryset=Village.objects.all())
+    photo = PhotoRenditionsField()
 
     class Meta:
         model = Farm
-        fields = ["id", "village", "name_zh", "name_en", "grower_name", "contact_phone", "certifications", "notes"]
-        read_only_fields = ["id"]
+        fields = [
+            "id",
+            "village",
+            "name_zh",
+            "name_en",
+            "grower_name",
+            "contact_phone",
+            "certifications",
+            "notes",
+            "photo",
+        ]
+        read_only_fields = ["id", "photo"]
 
     def to_representation(self, farm):
         """The grower's phone and the internal notes are for the village and auditors only."""
@@ -109,11 +123,12 @@ class FarmUpdateSerializer(FarmSerializer):
 
 class FieldSerializer(StrictModelSerializer):
     farm = ScopedRelatedField(scope=lambda user: Farm.objects.managed_by(user), queryset=Farm.objects.all())
+    photo = PhotoRenditionsField()
 
     class Meta:
         model = Field
-        fields = ["id", "farm", "name_zh", "name_en", "latitude", "longitude", "area_mu"]
-        read_only_fields = ["id"]
+        fields = ["id", "farm", "name_zh", "name_en", "latitude", "longitude", "area_mu", "photo"]
+        read_only_fields = ["id", "photo"]
         extra_kwargs = {**COORDINATES, "area_mu": {"min_value": Decimal("0.01")}}
 
     def validate(self, attrs):
@@ -126,6 +141,8 @@ class FieldUpdateSerializer(FieldSerializer):
 
 
 class CropSerializer(StrictModelSerializer):
+    photo = PhotoRenditionsField()
+
     class Meta:
         model = Crop
         fields = [
@@ -141,14 +158,17 @@ class CropSerializer(StrictModelSerializer):
             "storage_min_c",
             "storage_max_c",
             "gtin",
+            "photo",
         ]
         read_only_fields = fields
 
 
 class RecipeSerializer(StrictModelSerializer):
+    photo = PhotoRenditionsField()
+
     class Meta:
         model = Recipe
-        fields = ["id", "title", "language", "ingredients", "steps", "crops"]
+        fields = ["id", "title", "language", "ingredients", "steps", "crops", "photo"]
         read_only_fields = fields
 
 

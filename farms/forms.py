@@ -39,7 +39,7 @@ class FarmForm(forms.ModelForm):
 
     class Meta:
         model = Farm
-        fields = ["village", "name_zh", "name_en", "grower_name", "contact_phone", "certifications", "notes"]
+        fields = ["village", "name_zh", "name_en", "grower_name", "contact_phone", "certifications", "notes", "photo"]
         widgets = {
             "certifications": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 3}),
@@ -54,6 +54,7 @@ class FarmForm(forms.ModelForm):
         self.fields["village"].empty_label = None
         self.fields["village"].label_from_instance = lambda village: village.name()
         self.fields["known_certifications"].choices = vocabulary.choices("certification", get_language() or "")
+        self.fields["photo"].widget.attrs["accept"] = "image/*"
         if self.instance.pk is not None and not self.is_bound:
             lines = self.instance.certification_list()
             known = {line: vocabulary.canonical("certification", line) for line in lines}
@@ -70,7 +71,7 @@ class FarmForm(forms.ModelForm):
 class FieldForm(forms.ModelForm):
     class Meta:
         model = Field
-        fields = ["name_zh", "name_en", "latitude", "longitude", "area_mu"]
+        fields = ["name_zh", "name_en", "latitude", "longitude", "area_mu", "photo"]
         widgets = {
             "latitude": forms.NumberInput(attrs={"step": "0.000001", "inputmode": "decimal"}),
             "longitude": forms.NumberInput(attrs={"step": "0.000001", "inputmode": "decimal"}),
@@ -80,6 +81,7 @@ class FieldForm(forms.ModelForm):
     def __init__(self, *args, farm: Farm, **kwargs):
         super().__init__(*args, **kwargs)
         self.farm = farm
+        self.fields["photo"].widget.attrs["accept"] = "image/*"
         if self.instance.pk is None:
             self.instance.farm = farm
 

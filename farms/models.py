@@ -61,6 +61,14 @@ class Crop(models.Model):
     storage_max_c = models.DecimalField(
         _("highest storage temperature (°C)"), max_digits=4, decimal_places=1, null=True, blank=True
     )
+    photo = PhotoField(
+        _("photo"),
+        upload_to="crops/",
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The product, shown at the top of its consumer page."),
+    )
 
     class Meta:
         ordering = ["code"]
@@ -218,6 +226,15 @@ class Farm(models.Model):
         help_text=_("One per line, e.g. 绿色食品 A级 / Green Food grade A."),
     )
     notes = models.TextField(_("internal notes (private)"), blank=True)
+    # db_default: rows written by code that predates the column (an older migration's state) get none.
+    photo = PhotoField(
+        _("photo"),
+        upload_to="farms/",
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("Shown to shoppers with the farm's produce."),
+    )
 
     objects = FarmQuerySet.as_manager()
 
@@ -250,6 +267,14 @@ class Field(models.Model):
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     area_mu = models.DecimalField(_("area (mu)"), max_digits=8, decimal_places=2, null=True, blank=True)
+    photo = PhotoField(
+        _("photo"),
+        upload_to="fields/",
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("Shown to shoppers with the produce of this field, instead of the farm's photo."),
+    )
 
     class Meta:
         ordering = ["farm", "name_zh"]

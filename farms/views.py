@@ -49,7 +49,9 @@ def farm_create(request: HttpRequest) -> HttpResponse:
     villages = Village.objects.managed_by(request.user)
     if not villages.exists():
         raise Http404
-    form = FarmForm(request.POST or None, villages=villages, initial={"village": villages.first()})
+    form = FarmForm(
+        request.POST or None, request.FILES or None, villages=villages, initial={"village": villages.first()}
+    )
     if request.method == "POST" and form.is_valid():
         farm = form.save()
         messages.success(request, _("Farm %(name)s is added.") % {"name": farm.name_zh})
@@ -60,7 +62,9 @@ def farm_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def farm_edit(request: HttpRequest, pk: int) -> HttpResponse:
     farm = get_object_or_404(Farm.objects.managed_by(request.user), pk=pk)
-    form = FarmForm(request.POST or None, instance=farm, villages=Village.objects.managed_by(request.user))
+    form = FarmForm(
+        request.POST or None, request.FILES or None, instance=farm, villages=Village.objects.managed_by(request.user)
+    )
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("The farm is saved."))
@@ -72,7 +76,7 @@ def farm_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def field_create(request: HttpRequest, farm_pk: int) -> HttpResponse:
     farm = get_object_or_404(Farm.objects.managed_by(request.user), pk=farm_pk)
-    form = FieldForm(request.POST or None, farm=farm)
+    form = FieldForm(request.POST or None, request.FILES or None, farm=farm)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Field %(name)s is added.") % {"name": form.instance.name_zh})
@@ -83,7 +87,7 @@ def field_create(request: HttpRequest, farm_pk: int) -> HttpResponse:
 @login_required
 def field_edit(request: HttpRequest, pk: int) -> HttpResponse:
     field = get_object_or_404(Field.objects.filter(farm__in=Farm.objects.managed_by(request.user)), pk=pk)
-    form = FieldForm(request.POST or None, instance=field, farm=field.farm)
+    form = FieldForm(request.POST or None, request.FILES or None, instance=field, farm=field.farm)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("The field is saved."))

@@ -23,7 +23,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from farms import vocabulary
+from farms import images, vocabulary
 from farms.models import Recipe, localized
 from shipments import geography, page_state, public_cache, qr, scans
 from shipments.models import CODE_ALPHABET, CODE_LENGTH, Shipment
@@ -36,6 +36,13 @@ from traceability.verification import record_verified_on
 LANGUAGES = ("zh-hans", "en")
 SCAN_SLOT = "<!--scan-->"
 MAX_RECIPES = 4
+# How wide a rendition the page offers (farms.images.WIDTHS), for the byte budget on 3G
+# (docs/performance.md): the product photo, on the first screen, up to 720 px (sharp on a 2x
+# phone; the page, its CSS and this photo stay under 100 KB); the photos further down, lazy, up to
+# 480 px (Chromium may fetch them before the load event all the same); a report's thumbnail 240.
+LEAD_PHOTO_WIDTH = 720
+PHOTO_WIDTH = 480
+THUMBNAIL_WIDTH = 240
 CLONE_AFTER_DAYS = 30
 _CODE = re.compile(rf"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
 _PAGE_CACHE_CONTROL = "no-cache, private, max-age=0, must-revalidate"
@@ -274,8 +281,19 @@ def _render_page(code: str, language: str) -> dict | None:
         (village.latitude, village.longitude), (shipment.store.latitude, shipment.store.longitude)
     )
     lots = [_lot(b, events_by_batch[b.pk], shipment, language, today) for b in batches] if state.shows_products else []
-    for lot in lots:
+    # Product photos follow the page state: none on a void page (no lots), none of a recalled or
+    # held lot (its appetising picture would contradict "do not eat"). The first sound lot's
+    # product leads the page; a lot of another product shows its own in its card.
+    product_photo = None
+    for batch, lot in zip(batches, lots, strict=False):
         lot["state"] = state.lot_states[lot["lot_code"]]
+        sound = lot["state"] in (page_state.LOT_OK, page_state.LOT_UNAFFECTED)
+        crop_photo = images.picture(batch.crop.photo, largest=PHOTO_WIDTH) if sound else None
+        if product_photo is None and crop_photo is not None:
+            lead = images.picture(batch.crop.photo, largest=LEAD_PHOTO_WIDTH)
+            product_photo = {**lead, "crop_id": batch.crop_id, "name": lot["crop"]}
+        elif crop_photo is not None and batch.crop_id != product_photo["crop_id"]:
+            lot["product_photo"] = crop_photo
     context = {
         "lang": language,
         "other_lang": "en" if language == "zh-hans" else "zh-hans",
@@ -283,6 +301,8 @@ def _render_page(code: str, language: str) -> dict | None:
         "state": state,
         "village": village,
         "village_name": localized(village, "name", language),
+        "village_photo": images.picture(village.photo, largest=PHOTO_WIDTH),
+        "product_photo": product_photo,
         "place": place,
         "distance_km": round(distance) if distance is not None else None,
         "story": localized(village, "story", language),
@@ -325,7 +345,10 @@ def _recipes(crop_ids: set[int], language: str) -> list[Recipe]:
     """Recipes for these crops in the visitor's language, else in the other one."""
     recipes = list(Recipe.objects.filter(crops__in=crop_ids).distinct().order_by("title"))
     mine = [r for r in recipes if r.language == language]
-    return (mine or recipes)[:MAX_RECIPES]
+    recipes = (mine or recipes)[:MAX_RECIPES]
+    for recipe in recipes:
+        recipe.picture = images.picture(recipe.photo, largest=PHOTO_WIDTH)
+    return recipes
 
 
 def _lot(batch: Batch, events: list[TraceEvent], shipment: Shipment, language: str, today) -> dict:
@@ -352,6 +375,9 @@ def _lot(batch: Batch, events: list[TraceEvent], shipment: Shipment, language: s
                 "result": _result(event.data.get("result")),
                 "lab": _text(event.data, "lab", language),
                 "when": event.occurred_at,
+                "photo": images.picture(photo, largest=THUMBNAIL_WIDTH)
+                if isinstance(photo := event.data.get("photo"), str)
+                else None,
             }
             step["detail"] = test["result"]["text"] if test["result"] else ""
             tests.append(test)
@@ -368,6 +394,11 @@ def _lot(batch: Batch, events: list[TraceEvent], shipment: Shipment, language: s
         "variety": localized(batch.crop, "variety", language),
         "storage": localized(batch.crop, "storage_advice", language),
         "farm": farm.name(language),
+        # Where it grew: the field's photo when it has one, else the farm's.
+        "place_photo": images.picture(
+            batch.field.photo if batch.field and batch.field.photo else farm.photo, largest=PHOTO_WIDTH
+        ),
+        "place_is_field": bool(batch.field and batch.field.photo),
         "field": batch.field.name(language) if batch.field else "",
         "harvested_on": batch.harvested_on,
         "days": days if days is not None and days >= 0 else None,

@@ -29,6 +29,7 @@ from api.base import (
     blank_private,
 )
 from api.idempotency import IdempotentMixin
+from farms import images
 from farms.api import VillageScope
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import lifecycle, lot_codes, permissions, services, trace
@@ -232,7 +233,7 @@ class TraceEventWithPhotoSerializer(TraceEventCreateSerializer):
     """The same event as multipart/form-data, with `data` as JSON text: a quality test may carry
     the photo of its report (a phone's outbox sends one with the record it belongs to)."""
 
-    photo = serializers.ImageField(required=False, help_text=_("A quality test's report."))
+    photo = images.PhotoUploadField(required=False, help_text=_("A quality test's report."))
 
     def validate(self, attrs):
         if "photo" in attrs and attrs["kind"] != TraceEvent.Kind.QUALITY_TEST:

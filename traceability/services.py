@@ -11,13 +11,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from api import errors
+from farms import images
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import chain, lifecycle
 from traceability.lifecycle import BatchOnHold, EventRefused, InsufficientQuantity
@@ -318,8 +318,9 @@ def record_batch_event(
     date from a harvest event when it has none; a failed quality test opens a safety hold on the
     lot and every lot made from it (locked before the village row, in primary-key order);
     announces batches_changed after commit. `photo` (an uploaded image, a quality test's report)
-    is saved under quality/<village code>/ in the default storage, once the event passed the
-    checks, and named in data["photo"]. Idempotent on `client_id`: a retry gets the event
+    is re-encoded with its renditions (farms.images.store: refused with a ValidationError if it
+    is not a photo or too big) under quality/<village code>/ in the default storage, once the
+    event passed the checks, and named in data["photo"]. Idempotent on `client_id`: a retry gets the event
     already recorded, even if the lot has changed since.
     """
     _refuse_reserved_keys(data, "data")
@@ -334,8 +335,8 @@ def record_batch_event(
     held = _lock_made_from(batch) if failed else []
     farm = batch.farm
     if photo is not None:
-        name = f"quality/{farm.village.code}/{uuid.uuid4().hex}-{photo.name}"
-        data = {**data, "photo": default_storage.save(name, photo)}
+        # Re-encoded here whatever door it came through (a form's upload arrives re-encoded).
+        data = {**data, "photo": images.store(photo, f"quality/{farm.village.code}/{uuid.uuid4().hex}-")}
     event, created = record_event(
         kind=kind,
         village=farm.village,

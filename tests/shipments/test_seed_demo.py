@@ -25,6 +25,18 @@ class SeedDemoTests(TestCase):
         cls.output = StringIO()
         call_command("seed_demo", stdout=cls.output)
 
+    def test_villages_farms_and_crops_have_generated_photos_with_their_renditions(self):
+        from django.core.files.storage import default_storage
+
+        from farms.images import Photo
+
+        for obj in [*Village.objects.all(), *Farm.objects.all(), *Crop.objects.all()]:
+            photo = Photo.of(obj.photo.name)
+            self.assertIsNotNone(photo, obj)
+            for rendition in photo.all_renditions():
+                self.assertTrue(default_storage.exists(rendition.name), rendition.name)
+        self.assertRegex(Crop.objects.get(code="WAX").photo.name, r"^crops/wax(_\w+)?\.640x480\.jpg$")
+
     def test_it_builds_the_documented_world(self):
         self.assertEqual(Village.objects.count(), 4)
         self.assertEqual(Village.objects.get(code="XJ").county_en, "Xianju County, Taizhou")

@@ -189,7 +189,7 @@ class BatchPageTests(TestCase):
             {k: data[k] for k in ("result", "lab", "test")},
             {"result": "pass", "lab": "仙居县农检站", "test": "农残速测"},
         )
-        self.assertRegex(data["photo"], r"^quality/XJ/[0-9a-f]{32}-report\.jpg$")
+        self.assertRegex(data["photo"], r"^quality/XJ/[0-9a-f]{32}-report\.\d+x\d+\.jpg$")
         with open(f"{media}/{data['photo']}", "rb") as stored:
             self.assertEqual(stored.read()[:3], b"\xff\xd8\xff")  # re-encoded as JPEG (farms.images)
 

@@ -121,7 +121,7 @@ class OutboxEventTests(TestCase):
         event = TraceEvent.objects.get(client_id=PHONE_ID)
         photo = event.data.pop("photo")
         self.assertEqual(event.data, {"result": "pass", "lab": "仙居县农检站", "test": "农药残留快检"})
-        self.assertRegex(photo, r"^quality/XJ/[0-9a-f]{32}-report\.jpg$")
+        self.assertRegex(photo, r"^quality/XJ/[0-9a-f]{32}-report\.40x30\.jpg$")  # its size in its name
         with default_storage.open(photo) as stored:
             self.assertEqual(Image.open(stored).size, (40, 30))
         self.assertEqual(event.occurred_at.isoformat(), "2026-06-12T01:30:00+00:00")
@@ -132,7 +132,8 @@ class OutboxEventTests(TestCase):
         second = client.post(f"{V1}/events/", self.quality_test(), format="multipart")
         self.assertEqual((first.status_code, second.status_code), (201, 200))
         self.assertEqual(TraceEvent.objects.count(), 1)
-        self.assertEqual(len(default_storage.listdir("quality/XJ")[1]), 1)
+        # The photo and its renditions (farms.images: 4 widths, all 40 px here, kept once, x 2 types).
+        self.assertEqual(len(default_storage.listdir("quality/XJ")[1]), 1 + 2)
 
     def test_a_photo_that_is_not_an_image_or_on_another_kind_is_refused(self):
         client = api_client(self.w.alice)

@@ -56,6 +56,47 @@ def landscape_photo(seed: int) -> bytes:
     return buffer.getvalue()
 
 
+def produce_photo(seed: int) -> bytes:
+    """A generated close-up of produce in a crate: round fruit in a colour of its own."""
+    from PIL import Image, ImageDraw
+
+    width, height = 640, 480
+    colours = [(178, 34, 52), (240, 140, 30), (110, 160, 60), (120, 70, 40), (230, 200, 80), (90, 120, 50)]
+    fruit = colours[seed % len(colours)]
+    image = Image.new("RGB", (width, height), (150, 110, 70))
+    draw = ImageDraw.Draw(image)
+    for row in range(6):
+        for column in range(9):
+            x = column * 72 + (row % 2) * 36 - 20 + (seed * 13 + row * 7 + column * 11) % 15
+            y = row * 80 - 10 + (seed * 5 + column * 3) % 12
+            shade = tuple(max(0, c - (row * column + seed) % 40) for c in fruit)
+            draw.ellipse([x, y, x + 86, y + 86], fill=shade, outline=(60, 40, 30))
+            draw.ellipse([x + 20, y + 18, x + 36, y + 32], fill=tuple(min(255, c + 60) for c in shade))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def orchard_photo(seed: int) -> bytes:
+    """A generated orchard: rows of trees on a slope under the sky."""
+    from PIL import Image, ImageDraw
+
+    width, height = 640, 400
+    image = Image.new("RGB", (width, height), (170, 205, 235))
+    draw = ImageDraw.Draw(image)
+    draw.polygon([(0, 150 + seed % 40), (width, 110), (width, height), (0, height)], fill=(122, 150, 80))
+    for row in range(5):
+        y = 160 + row * 48
+        for column in range(10 - row):
+            x = column * (70 + row * 8) + (seed * 17 + row * 23) % 40
+            radius = 14 + row * 5
+            draw.rectangle([x + radius - 3, y + radius, x + radius + 3, y + radius * 2], fill=(90, 60, 40))
+            draw.ellipse([x, y, x + radius * 2, y + radius * 2], fill=(40 + row * 8, 110 + row * 6, 45))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
+
+
 class Command(BaseCommand):
     help = "Load realistic demo data (idempotent) and print the demo logins and a consumer-page URL."
 
@@ -84,8 +125,8 @@ class Command(BaseCommand):
 
     def crops(self) -> dict[str, Crop]:
         crops = {}
-        for code, zh, en, var_zh, var_en, category, store_zh, store_en, gtin_body in demo.CROPS:
-            crops[code], _ = Crop.objects.get_or_create(
+        for index, (code, zh, en, var_zh, var_en, category, store_zh, store_en, gtin_body) in enumerate(demo.CROPS):
+            crops[code], created = Crop.objects.get_or_create(
                 code=code,
                 defaults={
                     "name_zh": zh,
@@ -100,6 +141,8 @@ class Command(BaseCommand):
                     "storage_max_c": Decimal(demo.STORAGE_C[code][1]),
                 },
             )
+            if created:  # re-encoded with its renditions on save (farms.images), like an upload
+                crops[code].photo.save(f"{code.lower()}.jpg", ContentFile(produce_photo(index)), save=True)
         return crops
 
     def villages(self, crops) -> dict[str, Village]:
@@ -113,7 +156,7 @@ class Command(BaseCommand):
                 village.specialties.set([crops[c] for c in spec["specialties"]])
                 village.photo.save(f"{spec['code'].lower()}.jpg", ContentFile(landscape_photo(index)), save=True)
             for name_zh, name_en, grower, phone, certs, field_specs in spec["farms"]:
-                farm, _ = Farm.objects.get_or_create(
+                farm, farm_created = Farm.objects.get_or_create(
                     village=village,
                     name_zh=name_zh,
                     defaults={
@@ -124,6 +167,8 @@ class Command(BaseCommand):
                         "notes": "内部备注：示范户",
                     },
                 )
+                if farm_created:
+                    farm.photo.save("farm.jpg", ContentFile(orchard_photo(farm.pk)), save=True)
                 for f_zh, f_en, lat, lon, area in field_specs:
                     Field.objects.get_or_create(
                         farm=farm,
