@@ -25,6 +25,20 @@ DATA = {
     "ship_from_gln": "9520000000011",
     "carrier": "顺丰冷运",
     "reference_document": "BOL-001",
+    "ship_from_en": "Yangmei Village",
+    "ship_from_address": "浙江省台州市仙居县杨梅村1号",
+    "ship_from_address_en": "1 Yangmei Village, Xianju County, Taizhou, Zhejiang",
+    "ship_from_phone": "0576-87771234",
+    "ship_from_time_zone": "Asia/Shanghai",
+    "store_en": "Shanghai Jing'an",
+    "store_address": "上海市静安区南京西路1618号",
+    "store_address_en": "1618 West Nanjing Road, Jing'an District, Shanghai",
+    "store_phone": "021-62881234",
+    "store_time_zone": "Asia/Shanghai",
+    "retailer_en": "Freshippo",
+    "retailer_address": "上海市长宁区金钟路968号",
+    "retailer_address_en": "968 Jinzhong Road, Changning District, Shanghai",
+    "retailer_phone": "400-800-1234",
 }
 
 
