@@ -23,6 +23,9 @@ from django.conf import settings
 from traceability.kdes import MovementKDEs
 from traceability.models import EventKind
 
+# Read straight from the JSON (an export asks once per event): the names checked against the KDEs.
+_SHIP_FROM, _SHIP_TO = MovementKDEs.keys("ship_from_time_zone", "store_time_zone")
+
 
 @lru_cache(maxsize=64)
 def _zone(name: str) -> zoneinfo.ZoneInfo | None:
@@ -40,12 +43,10 @@ def zone_for(kind: str, data: dict | None, village_time_zone: str | None) -> zon
     """The time zone of an event of `kind` with key data elements `data` whose village's zone is
     `village_time_zone`: for exports that read events as values, not objects."""
     fallback = village_time_zone or ""
-    if kind in (EventKind.SHIPPING, EventKind.RECEIVING):
-        movement = MovementKDEs.from_data(data or {})
-        if kind == EventKind.SHIPPING:
-            name = movement.ship_from_time_zone or fallback
-        else:
-            name = movement.store_time_zone or settings.TIME_ZONE
+    if kind == EventKind.SHIPPING:
+        name = (data or {}).get(_SHIP_FROM) or fallback
+    elif kind == EventKind.RECEIVING:
+        name = (data or {}).get(_SHIP_TO) or settings.TIME_ZONE
     else:
         name = fallback
     return (_zone(name) if name else None) or server_zone()
