@@ -139,7 +139,15 @@ class BatchEventForm(forms.Form):
 
 # The key data elements of the farmer's forms that a correction may change. Quantities live on an
 # event's lot lines, which a correction keeps: a wrong quantity is voided and recorded again.
-CORRECTABLE_FACTS = ("temperature_c", "result", "lab", "test")
+CORRECTABLE_FACTS = (
+    "temperature_c",
+    "result",
+    "lab",
+    "test",
+    "harvester_name",
+    "harvester_phone",
+    "reference_document",
+)
 INCORRECT_DATA = TraceEvent.CorrectionReason.INCORRECT_DATA
 DID_NOT_OCCUR = TraceEvent.CorrectionReason.DID_NOT_OCCUR
 
@@ -169,6 +177,9 @@ class CorrectionForm(forms.Form):
     result = BatchEventForm.base_fields["result"]
     lab = BatchEventForm.base_fields["lab"]
     test = BatchEventForm.base_fields["test"]
+    harvester_name = BatchEventForm.base_fields["harvester_name"]
+    harvester_phone = BatchEventForm.base_fields["harvester_phone"]
+    reference_document = BatchEventForm.base_fields["reference_document"]
 
     def __init__(self, *args, event: TraceEvent, **kwargs):
         initial = {name: event.data[name] for name in CORRECTABLE_FACTS if name in event.data}

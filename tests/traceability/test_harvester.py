@@ -125,3 +125,38 @@ class ConsumerPageTests(TestCase):
             call_command("export_fsma", "--lot", lot, "--output", without, "--without-harvester", stderr=StringIO())
             self.assertIn("采摘队", full.read_text("utf-8-sig"))
             self.assertNotIn("采摘队", without.read_text("utf-8-sig"))
+
+
+class CorrectionTests(TestCase):
+    def setUp(self):
+        in_english(self)
+        self.w = make_api_world()
+        self.lot = make_batch(self.w.farm, self.w.crop, "XJ-WAX-20260612-009", harvested_on=None, status="growing")
+        self.client.force_login(self.w.alice)
+        self.client.post(
+            f"/batches/{self.lot.lot_code}/record/harvest/",
+            {"occurred_at": "2026-06-12T06:30", "quantity": "80", "harvester_name": "李师傅"},
+        )
+        self.harvest = TraceEvent.objects.get(kind="harvest")
+
+    def test_a_wrong_harvester_is_corrected_from_the_lots_history(self):
+        url = f"/batches/{self.lot.lot_code}/events/{self.harvest.client_id}/correct/"
+        form = self.client.get(url)
+        self.assertEqual(form.context["form"].initial["harvester_name"], "李师傅")
+        response = self.client.post(
+            url,
+            {
+                "client_id": "b0a2a3c4-0000-4000-8000-000000000001",
+                "reason": "incorrect_data",
+                "note": "wrong picker",
+                "harvester_name": "王师傅",
+                "harvester_phone": "13900000000",
+                "reference_document": "FT-0612-02",
+            },
+        )
+        self.assertRedirects(response, f"/batches/{self.lot.lot_code}/")
+        (replacement,) = TraceEvent.objects.effective().filter(kind="harvest")
+        self.assertEqual(
+            replacement.data,
+            {"harvester_name": "王师傅", "harvester_phone": "13900000000", "reference_document": "FT-0612-02"},
+        )
