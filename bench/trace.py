@@ -123,7 +123,8 @@ class Builder:
             taken[lot] = taken.get(lot, Decimal(0)) + amount
         for _pk, _shipment, lot, quantity in self.items:
             taken[lot] = taken.get(lot, Decimal(0)) + quantity
-        return [row[:5] + (taken.get(row[0], Decimal(0)),) + row[6:] for row in self.batches]
+        # status_before_hold (NOT NULL since issue 12) last: empty, nothing is held.
+        return [row[:5] + (taken.get(row[0], Decimal(0)),) + row[6:] + ("",) for row in self.batches]
 
     def ship(self, lot: int, farm, data: dict) -> None:
         """A shipment of one unit of `lot`, dispatched and received, with its shipping and receiving events."""
@@ -210,6 +211,10 @@ def build(args) -> dict:
     shipment_data = {
         "store": "上海静安店", "store_gln": "9520000000035", "store_city": "上海", "retailer": "盒马鲜生",
         "retailer_gln": "9520000000028", "ship_from": "测试村0", "ship_from_gln": "", "carrier": "顺丰冷运",
+        # What shipping events record since issue 17: each place's address, phone and time zone.
+        "ship_from_address": "浙江省台州市仙居县测试村", "ship_from_phone": "0576-8773 0001",
+        "ship_from_time_zone": "Asia/Shanghai", "store_address": "静安区南京西路 1266 号",
+        "store_phone": "021-6288 0101", "store_time_zone": "Asia/Shanghai",
     }  # fmt: skip
 
     # Background lots first, so the tree can draw second inputs from them.
@@ -254,7 +259,7 @@ def build(args) -> dict:
             cursor,
             "traceability_batch",
             ["id", "lot_code", "harvested_on", "quantity", "unit", "allocated_quantity", "status", "notes",
-             "created_at", "crop_id", "farm_id"],
+             "created_at", "crop_id", "farm_id", "status_before_hold"],
             b.allocated(),
         )  # fmt: skip
         copy_rows(

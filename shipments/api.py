@@ -61,6 +61,9 @@ class RetailerSerializer(StrictModelSerializer):
             "name_zh",
             "name_en",
             "gln",
+            "address_zh",
+            "address_en",
+            "phone",
             "gs1_company_prefix",
             "label_qr",
             "label_date",
@@ -84,9 +87,11 @@ class StoreSerializer(StrictModelSerializer):
             "city_zh",
             "city_en",
             "address",
+            "address_en",
             "phone",
             "latitude",
             "longitude",
+            "time_zone",
             "gln",
         ]
         read_only_fields = ["id"]

@@ -201,6 +201,14 @@ class TraceEventSerializer(StrictModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, event):
+        """The harvester's name and phone only for those who may see them (emptied, not removed)."""
+        data = super().to_representation(event)
+        keys = lifecycle.HARVESTER_KEYS.keys() & (data.get("data") or {}).keys()
+        if keys and not permissions.may_see_harvester(self.context["request"].user, event.village_id):
+            data["data"] = {**data["data"], **dict.fromkeys(keys, "")}
+        return data
+
 
 class TraceEventCreateSerializer(StrictSerializer):
     """One farm-side event on one lot. `client_id` is made by the phone: a retry with the same

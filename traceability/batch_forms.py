@@ -65,8 +65,8 @@ QUALITY_RESULTS = [("pass", _("Pass")), ("fail", _("Fail"))]
 EVENT_FIELDS = {
     EventKind.PLANTING: (),
     EventKind.INPUT_APPLIED: ("product",),
-    EventKind.HARVEST: ("quantity",),
-    EventKind.COOLING: ("temperature_c",),
+    EventKind.HARVEST: ("quantity", "harvester_name", "harvester_phone", "reference_document"),
+    EventKind.COOLING: ("temperature_c", "quantity"),
     EventKind.PACKING: ("quantity",),
     EventKind.QUALITY_TEST: ("result", "lab", "test", "photo"),
     EventKind.TEMPERATURE: ("temperature_c",),
@@ -110,6 +110,20 @@ class BatchEventForm(forms.Form):
         help_text=_("Pick a test from the list or type another."),
     )
     photo = PhotoFormField(label=_("Photo of the report"), required=False)
+    # FSMA 204's harvester (for regulators only: never shown to shoppers); empty means the farm's grower.
+    harvester_name = forms.CharField(
+        label=_("Harvester"),
+        max_length=100,
+        required=False,
+        help_text=_("Who harvested, for food-safety regulators only. Leave empty for the farm's grower."),
+    )
+    harvester_phone = forms.CharField(
+        label=_("Harvester's phone"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    reference_document = forms.CharField(label=_("Field tag or harvest record number"), max_length=64, required=False)
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
 
     def __init__(self, *args, kind: str, **kwargs):
@@ -131,7 +145,15 @@ class BatchEventForm(forms.Form):
 
 # The key data elements of the farmer's forms that a correction may change. Quantities live on an
 # event's lot lines, which a correction keeps: a wrong quantity is voided and recorded again.
-CORRECTABLE_FACTS = ("temperature_c", "result", "lab", "test")
+CORRECTABLE_FACTS = (
+    "temperature_c",
+    "result",
+    "lab",
+    "test",
+    "harvester_name",
+    "harvester_phone",
+    "reference_document",
+)
 INCORRECT_DATA = TraceEvent.CorrectionReason.INCORRECT_DATA
 DID_NOT_OCCUR = TraceEvent.CorrectionReason.DID_NOT_OCCUR
 
@@ -161,6 +183,9 @@ class CorrectionForm(forms.Form):
     result = BatchEventForm.base_fields["result"]
     lab = BatchEventForm.base_fields["lab"]
     test = BatchEventForm.base_fields["test"]
+    harvester_name = BatchEventForm.base_fields["harvester_name"]
+    harvester_phone = BatchEventForm.base_fields["harvester_phone"]
+    reference_document = BatchEventForm.base_fields["reference_document"]
 
     def __init__(self, *args, event: TraceEvent, **kwargs):
         initial = {name: event.data[name] for name in CORRECTABLE_FACTS if name in event.data}

@@ -99,6 +99,25 @@ def may_export(user, lot: Batch) -> bool:
     return may_trace(user, lot)
 
 
+def may_see_harvester(user, village_id: int | None = None) -> bool:
+    """Whether a user reads the harvester's name and phone (FSMA 204's harvester KDEs, a person's
+    identity for food-safety regulators only). Exports ask without a village: auditors and
+    superusers, everyone else (retailer staff and the village included) gets those cells empty.
+    A lot's own records (the API's events) ask with the event's village: its farmers and
+    coordinators, who recorded the harvest and read the farm's phone anyway, see them there too.
+    The consumer page never shows them. Computed once per user object (a list asks per event)."""
+    if not user.is_authenticated:
+        return False
+    scope = getattr(user, "_harvester_scope", None)
+    if scope is None:
+        scope = user._harvester_scope = (
+            Membership.objects.sees_everything(user),
+            frozenset(Membership.objects.village_ids(user)),
+        )
+    sees_everything, village_ids = scope
+    return sees_everything or (village_id is not None and village_id in village_ids)
+
+
 def _sees_whole_trace(user, lot_village_id: int) -> bool:
     """Auditors, superusers and the lot's village see every lot and shipment of its trace (the
     village shipped them); anyone else only their own part (visible_trace)."""

@@ -25,6 +25,20 @@ DATA = {
     "ship_from_gln": "9520000000011",
     "carrier": "顺丰冷运",
     "reference_document": "BOL-001",
+    "ship_from_en": "Yangmei Village",
+    "ship_from_address": "浙江省台州市仙居县杨梅村1号",
+    "ship_from_address_en": "1 Yangmei Village, Xianju County, Taizhou, Zhejiang",
+    "ship_from_phone": "0576-87771234",
+    "ship_from_time_zone": "Asia/Shanghai",
+    "store_en": "Shanghai Jing'an",
+    "store_address": "上海市静安区南京西路1618号",
+    "store_address_en": "1618 West Nanjing Road, Jing'an District, Shanghai",
+    "store_phone": "021-62881234",
+    "store_time_zone": "Asia/Shanghai",
+    "retailer_en": "Freshippo",
+    "retailer_address": "上海市长宁区金钟路968号",
+    "retailer_address_en": "968 Jinzhong Road, Changning District, Shanghai",
+    "retailer_phone": "400-800-1234",
 }
 
 
@@ -82,8 +96,9 @@ class OlderMovementEventTests(TestCase):
         events = exports.events_for_lot(self.lot)
         self.assertEqual(
             exports.eu_rows(events),
-            [["杨梅 Waxberry", "10", "kg", "", "王家果园, 仙居县杨梅村", "上海静安店, ", "盒马鲜生",
-              "XJ-WAX-20260612-001", "2026-06-14", "K7Q2M9XW4PZT8R3N"]],
+            [["Waxberry, bulk, by weight (kg)", "杨梅，散装，按千克计", "10", "kg", "", "",
+              "王家果园, 仙居县杨梅村 Wang Family Orchard, Xianju Waxberry Village", "", "上海静安店", "", "盒马鲜生",
+              "", "XJ-WAX-20260612-001", "2026-06-14", "K7Q2M9XW4PZT8R3N", "", "", ""]],
         )  # fmt: skip
         (shipping,) = exports.epcis_document(events)["epcisBody"]["eventList"]
         self.assertEqual(
@@ -94,4 +109,8 @@ class OlderMovementEventTests(TestCase):
             ],
         )  # fmt: skip
         (row,) = exports.fsma_rows(events)
-        self.assertEqual(row[9:13], ["", "", "上海静安店, 盒马鲜生, ", ""])
+        columns = exports.FSMA_COLUMNS
+        self.assertEqual(
+            row[columns.index("Location description") : columns.index("Immediate subsequent recipient GLN") + 1],
+            ["仙居县杨梅村", "", "", "", "上海静安店, 盒马鲜生", ""],
+        )

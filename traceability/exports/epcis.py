@@ -35,7 +35,6 @@ DISPOSITIONS = {
     TraceEvent.Kind.TRANSFORMATION: "active",
 }
 UOM = {"kg": "KGM", "box": "BX", "crate": "CR", "piece": "H87"}
-GS1_COMPANY_PREFIX_LENGTH = 7  # GS1 China issues 7 to 9 digit prefixes; demo data uses 952 + 4.
 
 
 def _base() -> str:
@@ -45,7 +44,7 @@ def _base() -> str:
 def lot_class_uri(lot_code: str, gtin: str) -> str:
     """urn:epc:class:lgtin:... when the crop has a GTIN, else an HTTP URI under PUBLIC_BASE_URL."""
     if gtin:
-        n = GS1_COMPANY_PREFIX_LENGTH
+        n = settings.GS1_COMPANY_PREFIX_LENGTH
         company, item = gtin[1 : 1 + n], gtin[0] + gtin[1 + n : 13]
         return f"urn:epc:class:lgtin:{company}.{item}.{quote(lot_code, safe='')}"
     return f"{_base()}/lot/{quote(lot_code, safe='')}"

@@ -155,7 +155,7 @@ class Command(BaseCommand):
             if created:
                 village.specialties.set([crops[c] for c in spec["specialties"]])
                 village.photo.save(f"{spec['code'].lower()}.jpg", ContentFile(landscape_photo(index)), save=True)
-            for name_zh, name_en, grower, phone, certs, field_specs in spec["farms"]:
+            for name_zh, name_en, grower, phone, certs, address_zh, address_en, field_specs in spec["farms"]:
                 farm, farm_created = Farm.objects.get_or_create(
                     village=village,
                     name_zh=name_zh,
@@ -165,6 +165,8 @@ class Command(BaseCommand):
                         "contact_phone": phone,
                         "certifications": certs,
                         "notes": "内部备注：示范户",
+                        "address_zh": address_zh,
+                        "address_en": address_en,
                     },
                 )
                 if farm_created:
@@ -198,6 +200,9 @@ class Command(BaseCommand):
                 name_zh=spec["name_zh"],
                 defaults={
                     "name_en": spec["name_en"],
+                    "address_zh": spec["address_zh"],
+                    "address_en": spec["address_en"],
+                    "phone": spec["phone"],
                     "gln": with_check_digit(spec["gln_body"]),
                     "label_qr": spec.get("label_qr", Retailer.LabelQr.SHORT_URL),
                     "label_date": spec.get("label_date", Retailer.LabelDate.NONE),
@@ -206,7 +211,9 @@ class Command(BaseCommand):
             if created:
                 retailer.supplier_villages.set([villages[c] for c in spec["suppliers"]])
                 shipping.set_company_prefix(retailer=retailer, prefix=spec["gs1_company_prefix"])
-            for name_zh, name_en, city_zh, city_en, address, gln_body, phone, latitude, longitude in spec["stores"]:
+            for name_zh, name_en, city_zh, city_en, address, address_en, gln_body, phone, latitude, longitude in spec[
+                "stores"
+            ]:
                 Store.objects.get_or_create(
                     retailer=retailer,
                     name_zh=name_zh,
@@ -215,6 +222,8 @@ class Command(BaseCommand):
                         "city_zh": city_zh,
                         "city_en": city_en,
                         "address": address,
+                        "address_en": address_en,
+                        "time_zone": "Asia/Shanghai",
                         "gln": with_check_digit(gln_body),
                         "phone": phone,
                         "latitude": Decimal(latitude),
@@ -279,9 +288,31 @@ class Command(BaseCommand):
 
             # Harvest and packing carry their quantity on the event line, as the web form records
             # them: FSMA 204 exports and the batch history read it there.
-            event("harvest", 0, {"picked_by": "合作社采摘队"}, Decimal(qty))
+            # FSMA 204's harvest KDEs: the harvester (the cooperative's picking team, for regulators
+            # only) and the field tag; cooling's quantity and log.
+            event(
+                "harvest",
+                0,
+                {
+                    "harvester_name": f"{village.name_zh}合作社采摘队",
+                    "harvester_phone": village.phone,
+                    "reference_document_type": "Field tag",
+                    "reference_document": f"FT-{key.upper()}",
+                },
+                Decimal(qty),
+            )
             if cool_c is not None:
-                event("cooling", 2, {"temperature_c": cool_c, "method": "预冷库强制通风预冷"})
+                event(
+                    "cooling",
+                    2,
+                    {
+                        "temperature_c": cool_c,
+                        "method": "预冷库强制通风预冷",
+                        "reference_document_type": "Cooling log",
+                        "reference_document": f"CL-{key.upper()}",
+                    },
+                    Decimal(qty),
+                )
             event(
                 "quality_test",
                 3,

@@ -690,7 +690,7 @@
     if (value(form, "temperature_c")) {
       data.temperature_c = Number(value(form, "temperature_c"));
     }
-    ["result", "lab", "test", "product", "note"].forEach(function (name) {
+    ["result", "lab", "test", "product", "note", "harvester_name", "harvester_phone", "reference_document"].forEach(function (name) {
       if (value(form, name)) {
         data[name] = value(form, name);
       }
@@ -740,7 +740,7 @@
       payload.corrected_occurred_at = isoWithOffset(when.value);
     }
     var data = {};
-    ["temperature_c", "result", "lab", "test"].forEach(function (name) {
+    ["temperature_c", "result", "lab", "test", "harvester_name", "harvester_phone", "reference_document"].forEach(function (name) {
       var field = form.elements[name];
       if (field && String(field.value).trim() && changed(field)) {
         data[name] = name === "temperature_c" ? Number(field.value) : String(field.value).trim();
