@@ -41,7 +41,6 @@ TERMS = {
     "variety": _("The variety of the product, in Chinese and English."),
     "field": _("The field a lot was harvested from."),
     "gtin": _("The GTIN of a lot's product, when the lot's code is not a GS1 batch/lot number."),
-    "cropCode": _("The product's code in this service."),
 }
 
 
