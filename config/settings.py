@@ -315,6 +315,16 @@ PERMISSIONS_POLICY = {
 SCAN_BATCH_SIZE = env_int("SCAN_BATCH_SIZE", 20, minimum=1)
 SCAN_FLUSH_SECONDS = env_int("SCAN_FLUSH_SECONDS", 1, minimum=0)
 
+# How many digits of a GTIN or GLN are the GS1 company prefix, for the EPCIS identifiers that
+# split them (urn:epc:class:lgtin:PREFIX.ITEM.LOT, sgln). GS1 China issues 7, 8 and 9 digit
+# prefixes; GS1 allows 6 to 12.
+GS1_COMPANY_PREFIX_LENGTH = env_int("GS1_COMPANY_PREFIX_LENGTH", 7, minimum=0)
+if not 6 <= GS1_COMPANY_PREFIX_LENGTH <= 12:
+    raise SettingError(
+        f"GS1_COMPANY_PREFIX_LENGTH={GS1_COMPANY_PREFIX_LENGTH} is out of range: a GS1 company prefix "
+        "has 6 to 12 digits; set the length of the prefix GS1 assigned you (7 by default)."
+    )
+
 # Anchors of the event chains (traceability.anchors, docs/deployment.md "Anchoring"). The private
 # Ed25519 key never enters the database: only `manage.py anchor_chains` reads it, from the
 # environment (base64 of its 32 raw bytes, or PEM) or from a file. Verification trusts the public

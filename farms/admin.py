@@ -11,9 +11,9 @@ class FieldInline(admin.TabularInline):
 
 @admin.register(Village)
 class VillageAdmin(admin.ModelAdmin):
-    list_display = ["code", "name_zh", "name_en", "province_zh", "county_zh", "gln"]
-    list_filter = ["province_zh", "specialties"]
-    search_fields = ["code", "name_zh", "name_en", "county_zh", "county_en", "gln"]
+    list_display = ["code", "name_zh", "name_en", "province_zh", "county_zh", "gln", "phone", "time_zone"]
+    list_filter = ["province_zh", "time_zone", "specialties"]
+    search_fields = ["code", "name_zh", "name_en", "county_zh", "county_en", "gln", "address_zh", "address_en"]
     filter_horizontal = ["specialties"]
 
 
@@ -22,7 +22,7 @@ class FarmAdmin(admin.ModelAdmin):
     list_display = ["name_zh", "name_en", "village", "grower_name"]
     list_filter = ["village"]
     list_select_related = ["village"]
-    search_fields = ["name_zh", "name_en", "grower_name", "village__name_zh"]
+    search_fields = ["name_zh", "name_en", "grower_name", "village__name_zh", "address_zh", "address_en"]
     inlines = [FieldInline]
 
 

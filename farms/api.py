@@ -72,6 +72,10 @@ class VillageSerializer(StrictModelSerializer):
             "story_zh",
             "story_en",
             "gln",
+            "address_zh",
+            "address_en",
+            "phone",
+            "time_zone",
             "specialties",
         ]
         read_only_fields = ["id", "code"]
@@ -83,7 +87,18 @@ class FarmSerializer(StrictModelSerializer):
 
     class Meta:
         model = Farm
-        fields = ["id", "village", "name_zh", "name_en", "grower_name", "contact_phone", "certifications", "notes"]
+        fields = [
+            "id",
+            "village",
+            "name_zh",
+            "name_en",
+            "grower_name",
+            "contact_phone",
+            "address_zh",
+            "address_en",
+            "certifications",
+            "notes",
+        ]
         read_only_fields = ["id"]
 
     def to_representation(self, farm):

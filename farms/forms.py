@@ -11,11 +11,12 @@ class VillagePageForm(forms.ModelForm):
 
     class Meta:
         model = Village
-        fields = ["story_zh", "story_en", "photo", "specialties"]
+        fields = ["story_zh", "story_en", "photo", "specialties", "address_zh", "address_en", "phone", "time_zone"]
         widgets = {
             "story_zh": forms.Textarea(attrs={"rows": 6}),
             "story_en": forms.Textarea(attrs={"rows": 6}),
             "specialties": forms.CheckboxSelectMultiple,
+            "phone": forms.TextInput(attrs={"type": "tel"}),
         }
 
     def __init__(self, *args, **kwargs):
@@ -28,7 +29,17 @@ class VillagePageForm(forms.ModelForm):
 class FarmForm(forms.ModelForm):
     class Meta:
         model = Farm
-        fields = ["village", "name_zh", "name_en", "grower_name", "contact_phone", "certifications", "notes"]
+        fields = [
+            "village",
+            "name_zh",
+            "name_en",
+            "grower_name",
+            "contact_phone",
+            "address_zh",
+            "address_en",
+            "certifications",
+            "notes",
+        ]
         widgets = {
             "certifications": forms.Textarea(attrs={"rows": 3}),
             "notes": forms.Textarea(attrs={"rows": 3}),

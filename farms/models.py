@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from farms import gs1
 from farms.images import PhotoField
+from farms.time_zones import DEFAULT_TIME_ZONE, validate_time_zone
 
 
 def localized(obj: models.Model, field: str, language: str | None = None) -> str:
@@ -139,6 +140,24 @@ class Village(models.Model):
         unique=True,
         validators=[gs1.validate_gln],
     )
+    # Where the village is, as FSMA 204's location description asks (business name, address, phone).
+    address_zh = models.CharField(_("address (Chinese)"), max_length=200, blank=True, db_default="")
+    address_en = models.CharField(_("address (English)"), max_length=200, blank=True, db_default="")
+    phone = models.CharField(
+        _("business phone"),
+        max_length=32,
+        blank=True,
+        db_default="",
+        help_text=_("The cooperative's business number."),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default=DEFAULT_TIME_ZONE,
+        db_default=DEFAULT_TIME_ZONE,
+        validators=[validate_time_zone],
+        help_text=_("Where the village is, e.g. Asia/Shanghai: exported event times carry its offset."),
+    )
 
     objects = VillageQuerySet.as_manager()
 
@@ -218,6 +237,8 @@ class Farm(models.Model):
         help_text=_("One per line, e.g. 绿色食品 A级 / Green Food grade A."),
     )
     notes = models.TextField(_("internal notes (private)"), blank=True)
+    address_zh = models.CharField(_("address (Chinese)"), max_length=200, blank=True, db_default="")
+    address_en = models.CharField(_("address (English)"), max_length=200, blank=True, db_default="")
 
     objects = FarmQuerySet.as_manager()
 

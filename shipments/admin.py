@@ -9,13 +9,13 @@ from shipments.models import Retailer, RetailerStaff, Scan, Shipment, ShipmentIt
 class StoreInline(admin.TabularInline):
     model = Store
     extra = 0
-    fields = ["name_zh", "name_en", "city_zh", "city_en", "address", "gln"]
+    fields = ["name_zh", "name_en", "city_zh", "city_en", "address", "address_en", "phone", "time_zone", "gln"]
 
 
 @admin.register(Retailer)
 class RetailerAdmin(admin.ModelAdmin):
-    list_display = ["name_zh", "name_en", "gln", "gs1_company_prefix"]
-    search_fields = ["name_zh", "name_en", "gln", "gs1_company_prefix"]
+    list_display = ["name_zh", "name_en", "gln", "phone", "gs1_company_prefix"]
+    search_fields = ["name_zh", "name_en", "gln", "gs1_company_prefix", "address_zh", "address_en"]
     filter_horizontal = ["supplier_villages"]
     inlines = [StoreInline]
 
@@ -31,10 +31,10 @@ class RetailerAdmin(admin.ModelAdmin):
 
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
-    list_display = ["name_zh", "name_en", "retailer", "city_zh", "gln"]
-    list_filter = ["retailer", "city_zh"]
+    list_display = ["name_zh", "name_en", "retailer", "city_zh", "phone", "time_zone", "gln"]
+    list_filter = ["retailer", "city_zh", "time_zone"]
     list_select_related = ["retailer"]
-    search_fields = ["name_zh", "name_en", "city_zh", "address", "gln"]
+    search_fields = ["name_zh", "name_en", "city_zh", "address", "address_en", "gln"]
 
 
 @admin.register(RetailerStaff)

@@ -34,6 +34,7 @@ from api.base import (
 )
 from api.errors import Conflict
 from api.idempotency import IdempotentMixin
+from farms.api import COORDINATES
 from farms.models import Farm, Membership, Village
 from shipments import services
 from shipments.models import Retailer, Scan, Shipment, ShipmentItem, Store
@@ -61,6 +62,9 @@ class RetailerSerializer(StrictModelSerializer):
             "name_zh",
             "name_en",
             "gln",
+            "address_zh",
+            "address_en",
+            "phone",
             "gs1_company_prefix",
             "label_qr",
             "label_date",
@@ -76,8 +80,23 @@ class StoreSerializer(StrictModelSerializer):
 
     class Meta:
         model = Store
-        fields = ["id", "retailer", "name_zh", "name_en", "city_zh", "city_en", "address", "gln"]
+        fields = [
+            "id",
+            "retailer",
+            "name_zh",
+            "name_en",
+            "city_zh",
+            "city_en",
+            "address",
+            "address_en",
+            "phone",
+            "latitude",
+            "longitude",
+            "time_zone",
+            "gln",
+        ]
         read_only_fields = ["id"]
+        extra_kwargs = COORDINATES
 
     def validate(self, attrs):
         retailer = attrs.get("retailer", getattr(self.instance, "retailer", None))

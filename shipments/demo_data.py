@@ -107,6 +107,10 @@ VILLAGES = [
         "stores the same day.",
         "specialties": ["WAX", "BAM"],
         "gln_body": "952000000001",
+        "address_zh": "浙江省台州市仙居县步路乡杨梅村村委会",
+        "address_en": "Yangmei Village Committee, Bulu Township, Xianju County, Taizhou, Zhejiang",
+        "phone": "0576-8773 0001",
+        "time_zone": "Asia/Shanghai",
         "farms": [
             (
                 "王家杨梅园",
@@ -114,6 +118,8 @@ VILLAGES = [
                 "王建国",
                 "13805760001",
                 "绿色食品 A级\nGAP 认证",
+                "浙江省台州市仙居县步路乡杨梅村东坡 8 号",
+                "8 East Slope, Yangmei Village, Bulu Township, Xianju, Zhejiang",
                 [
                     ("东坡地", "East Slope", "28.847500", "120.729900", "12.5"),
                     ("老茶园地", "Old Tea Garden Plot", "28.845200", "120.727100", "8.0"),
@@ -125,6 +131,8 @@ VILLAGES = [
                 "李秀英",
                 "13805760002",
                 "有机转换期",
+                "浙江省台州市仙居县步路乡杨梅村后山 3 号",
+                "3 Back Hill, Yangmei Village, Bulu Township, Xianju, Zhejiang",
                 [("后山竹林", "Back Hill Grove", "28.849000", "120.731000", "20.0")],
             ),
         ],
@@ -146,6 +154,10 @@ VILLAGES = [
         "and high sweetness, at the heart of the Gannan orange country.",
         "specialties": ["ORG"],
         "gln_body": "952000000002",
+        "address_zh": "江西省赣州市寻乌县澄江镇脐橙村 12 号",
+        "address_en": "12 Qiancheng Village, Chengjiang Town, Xunwu County, Ganzhou, Jiangxi",
+        "phone": "0797-2832 0002",
+        "time_zone": "Asia/Shanghai",
         "farms": [
             (
                 "刘家果场",
@@ -153,6 +165,8 @@ VILLAGES = [
                 "刘德华",
                 "13907970003",
                 "地理标志产品",
+                "江西省赣州市寻乌县澄江镇脐橙村南岭 21 号",
+                "21 South Ridge, Qiancheng Village, Chengjiang Town, Xunwu, Jiangxi",
                 [("南岭一号地", "South Ridge No. 1", "24.962100", "115.645000", "30.0")],
             ),
         ],
@@ -174,6 +188,10 @@ VILLAGES = [
         "stores the next morning.",
         "specialties": ["TOM", "CUC"],
         "gln_body": "952000000003",
+        "address_zh": "山东省潍坊市寿光市孙家集街道三元朱村",
+        "address_en": "Sanyuanzhu Village, Sunjiaji Subdistrict, Shouguang, Weifang, Shandong",
+        "phone": "0536-5461 0003",
+        "time_zone": "Asia/Shanghai",
         "farms": [
             (
                 "王乐义合作农场",
@@ -181,6 +199,8 @@ VILLAGES = [
                 "王乐义",
                 "13606360004",
                 "无公害农产品",
+                "山东省潍坊市寿光市孙家集街道三元朱村 1 号",
+                "1 Sanyuanzhu Village, Sunjiaji Subdistrict, Shouguang, Shandong",
                 [
                     ("3号大棚", "Greenhouse 3", "36.855400", "118.790500", "1.5"),
                     ("7号大棚", "Greenhouse 7", "36.856100", "118.791800", "1.5"),
@@ -203,6 +223,10 @@ VILLAGES = [
         "the Lalin River, its Daohuaxiang rice cooks glossy and fragrant.",
         "specialties": ["RIC"],
         "gln_body": "952000000004",
+        "address_zh": "黑龙江省哈尔滨市五常市民乐朝鲜族乡民乐村",
+        "address_en": "Minle Village, Minle Korean Ethnic Township, Wuchang, Harbin, Heilongjiang",
+        "phone": "0451-5351 0004",
+        "time_zone": "Asia/Shanghai",
         "farms": [
             (
                 "金稻田家庭农场",
@@ -210,6 +234,8 @@ VILLAGES = [
                 "朴成浩",
                 "13804510005",
                 "有机产品认证",
+                "黑龙江省哈尔滨市五常市民乐朝鲜族乡红光村 5 号",
+                "5 Hongguang Village, Minle Township, Wuchang, Heilongjiang",
                 [("拉林河一号田", "Lalin River Paddy 1", "44.930000", "127.165000", "50.0")],
             ),
         ],
@@ -313,6 +339,9 @@ RETAILERS = [
     {
         "name_zh": "鲜到家超市",
         "name_en": "FreshHome Market",
+        "address_zh": "上海市静安区江场路 1401 号",
+        "address_en": "No. 1401 Jiangchang Road, Jing'an District, Shanghai",
+        "phone": "400-820-0100",
         "gln_body": "952000000100",
         "gs1_company_prefix": "9520000001",  # GS1's 952 range for examples; its GLNs start with it
         "label_qr": "item",
@@ -325,6 +354,7 @@ RETAILERS = [
                 "上海",
                 "Shanghai",
                 "静安区南京西路 1266 号",
+                "No. 1266 West Nanjing Road, Jing'an District, Shanghai",
                 "952000000101",
                 "021-6288 0101",
                 "31.228600",
@@ -336,6 +366,7 @@ RETAILERS = [
                 "杭州",
                 "Hangzhou",
                 "西湖区文三路 398 号",
+                "No. 398 Wensan Road, Xihu District, Hangzhou, Zhejiang",
                 "952000000102",
                 "0571-8799 0102",
                 "30.279000",
@@ -346,6 +377,9 @@ RETAILERS = [
     {
         "name_zh": "绿源生鲜",
         "name_en": "GreenSource Fresh",
+        "address_zh": "北京市朝阳区酒仙桥路 10 号",
+        "address_en": "No. 10 Jiuxianqiao Road, Chaoyang District, Beijing",
+        "phone": "400-610-0200",
         "gln_body": "952000000200",
         "gs1_company_prefix": "9520000002",
         "suppliers": ["SG", "WC"],
@@ -356,6 +390,7 @@ RETAILERS = [
                 "北京",
                 "Beijing",
                 "朝阳区建国路 89 号",
+                "No. 89 Jianguo Road, Chaoyang District, Beijing",
                 "952000000201",
                 "010-6500 0201",
                 "39.908700",
@@ -367,6 +402,7 @@ RETAILERS = [
                 "深圳",
                 "Shenzhen",
                 "南山区科技园南路 18 号",
+                "No. 18 Keji Park South Road, Nanshan District, Shenzhen, Guangdong",
                 "952000000202",
                 "0755-2601 0202",
                 "22.541000",

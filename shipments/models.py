@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from farms import gs1
 from farms.models import Farm, Membership, Village
+from farms.time_zones import DEFAULT_TIME_ZONE, validate_time_zone
 from traceability import permissions
 from traceability.models import Batch
 
@@ -91,6 +92,9 @@ class Retailer(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text=_("The expiry date printed is the packing date plus this many days."),
     )
+    address_zh = models.CharField(_("address (Chinese)"), max_length=200, blank=True, db_default="")
+    address_en = models.CharField(_("address (English)"), max_length=200, blank=True, db_default="")
+    phone = models.CharField(_("business phone"), max_length=32, blank=True, db_default="")
     # The villages that grow for this retailer: its staff see their farms and batches.
     supplier_villages = models.ManyToManyField(
         Village, verbose_name=_("supplier villages"), related_name="supplied_retailers", blank=True
@@ -138,7 +142,8 @@ class Store(models.Model):
     name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
     city_zh = models.CharField(_("city (Chinese)"), max_length=50)
     city_en = models.CharField(_("city (English)"), max_length=50, blank=True)
-    address = models.CharField(_("address"), max_length=200, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)  # in Chinese
+    address_en = models.CharField(_("address (English)"), max_length=200, blank=True, db_default="")
     # Public on the consumer page: the number a shopper calls about a recall.
     phone = models.CharField(_("customer phone"), max_length=32, blank=True)
     # For the consumer page's village-to-store distance (no map service is asked).
@@ -151,6 +156,14 @@ class Store(models.Model):
         blank=True,
         unique=True,
         validators=[gs1.validate_gln],
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default=DEFAULT_TIME_ZONE,
+        db_default=DEFAULT_TIME_ZONE,
+        validators=[validate_time_zone],
+        help_text=_("Where the store is, e.g. Asia/Shanghai: exported event times carry its offset."),
     )
 
     objects = StoreQuerySet.as_manager()

@@ -183,6 +183,8 @@ def _sscc_prefix(shipment: Shipment) -> str:
 def _movement_event(shipment: Shipment, kind: str, when, actor) -> None:
     items = list(shipment.items.select_related("batch"))
     store = shipment.store
+    village = shipment.origin_village
+    retailer = store.retailer
     record_event(
         kind=kind,
         village=shipment.origin_village,
@@ -203,6 +205,20 @@ def _movement_event(shipment: Shipment, kind: str, when, actor) -> None:
             ship_from_gln=shipment.origin_village.gln or "",
             carrier=shipment.carrier,
             reference_document=shipment.reference,
+            ship_from_en=village.name_en,
+            ship_from_address=village.address_zh,
+            ship_from_address_en=village.address_en,
+            ship_from_phone=village.phone,
+            ship_from_time_zone=village.time_zone,
+            store_en=store.name_en,
+            store_address=store.address,
+            store_address_en=store.address_en,
+            store_phone=store.phone,
+            store_time_zone=store.time_zone,
+            retailer_en=retailer.name_en,
+            retailer_address=retailer.address_zh,
+            retailer_address_en=retailer.address_en,
+            retailer_phone=retailer.phone,
             store_id=str(store.pk),
             retailer_id=str(store.retailer_id),
             sscc=shipment.sscc or "",

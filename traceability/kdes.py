@@ -25,6 +25,22 @@ class MovementKDEs:
     ship_from_gln: str = ""
     carrier: str = ""
     reference_document: str = ""  # the shipment's reference (bill of lading)
+    # FSMA 204's location descriptions (business name, address, phone) and where each place is, as
+    # they were when the event happened (later keys: older events lack them).
+    ship_from_en: str = ""  # the origin village's English name
+    ship_from_address: str = ""  # Chinese
+    ship_from_address_en: str = ""
+    ship_from_phone: str = ""
+    ship_from_time_zone: str = ""  # IANA name, e.g. Asia/Shanghai
+    store_en: str = ""
+    store_address: str = ""  # Chinese
+    store_address_en: str = ""
+    store_phone: str = ""
+    store_time_zone: str = ""
+    retailer_en: str = ""
+    retailer_address: str = ""  # Chinese
+    retailer_address_en: str = ""
+    retailer_phone: str = ""
     # The identifiers EPCIS needs (later keys: older events lack them): the store's and retailer's
     # primary keys (their served URIs when they have no GLN), the shipment's SSCC and the GS1
     # company prefix it was made from (its URN needs the prefix length).

@@ -58,6 +58,16 @@ class SettingsValidationTests(SimpleTestCase):
         result = start(DEBUG="1", TIME_ZONE="Mars/Olympus")
         self.assertIn("TIME_ZONE='Mars/Olympus' is not a known time zone", result.stderr)
 
+    def test_it_refuses_a_gs1_company_prefix_length_outside_6_to_12(self):
+        for raw in ("5", "13"):
+            result = start(DEBUG="1", GS1_COMPANY_PREFIX_LENGTH=raw)
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn(f"GS1_COMPANY_PREFIX_LENGTH={raw} is out of range", result.stderr)
+        result = start(DEBUG="1", GS1_COMPANY_PREFIX_LENGTH="eight")
+        self.assertIn("GS1_COMPANY_PREFIX_LENGTH='eight' is not an integer", result.stderr)
+        result = start(DEBUG="1", GS1_COMPANY_PREFIX_LENGTH="9")
+        self.assertEqual(result.returncode, 0, result.stderr)
+
     def test_it_requires_allowed_hosts_outside_debug(self):
         result = start(DEBUG="0", SECRET_KEY="x" * 50)
         self.assertIn("ALLOWED_HOSTS is empty", result.stderr)

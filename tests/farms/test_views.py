@@ -22,7 +22,12 @@ class VillagePageTests(TestCase):
     def test_the_coordinator_edits_the_story_and_specialties(self):
         response = self.client.post(
             "/village/XJ/",
-            {"story_zh": "千年杨梅村。", "story_en": "A thousand years of waxberries.", "specialties": [self.wax.pk]},
+            {
+                "story_zh": "千年杨梅村。",
+                "story_en": "A thousand years of waxberries.",
+                "specialties": [self.wax.pk],
+                "time_zone": "Asia/Shanghai",
+            },
         )
         self.assertRedirects(response, "/village/XJ/")
         self.village.refresh_from_db()
@@ -30,6 +35,47 @@ class VillagePageTests(TestCase):
             (self.village.story_zh, self.village.story_en), ("千年杨梅村。", "A thousand years of waxberries.")
         )
         self.assertEqual(list(self.village.specialties.all()), [self.wax])
+
+    def test_the_coordinator_records_the_address_phone_and_time_zone_and_a_bad_zone_changes_nothing(self):
+        location = {
+            "address_zh": "浙江省台州市仙居县步路乡杨梅村村委会",
+            "address_en": "Yangmei Village Committee, Bulu Township, Xianju, Zhejiang",
+            "phone": "0576-8773 0001",
+            "time_zone": "Asia/Urumqi",
+        }
+        response = self.client.post("/village/XJ/", {"story_zh": "千年杨梅村。", **location})
+        self.assertRedirects(response, "/village/XJ/")
+        self.village.refresh_from_db()
+        self.assertEqual(
+            [self.village.address_zh, self.village.address_en, self.village.phone, self.village.time_zone],
+            list(location.values()),
+        )
+        response = self.client.post("/village/XJ/", {"story_zh": "改了", **location, "time_zone": "Mars/Olympus"})
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(
+            response.context["form"].errors["time_zone"],
+            ["Mars/Olympus is not a known time zone: use an IANA name such as Asia/Shanghai."],
+        )
+        self.village.refresh_from_db()
+        self.assertEqual((self.village.story_zh, self.village.time_zone), ("千年杨梅村。", "Asia/Urumqi"))
+
+    def test_the_coordinator_records_a_farms_address(self):
+        response = self.client.post(
+            f"/farms/{self.farm.pk}/",
+            {
+                "village": self.village.pk,
+                "name_zh": "王家果园",
+                "grower_name": "王建国",
+                "address_zh": "仙居县步路乡杨梅村东坡 8 号",
+                "address_en": "8 East Slope, Yangmei Village",
+            },
+        )
+        self.assertRedirects(response, f"/farms/{self.farm.pk}/")
+        self.farm.refresh_from_db()
+        self.assertEqual(
+            (self.farm.address_zh, self.farm.address_en),
+            ("仙居县步路乡杨梅村东坡 8 号", "8 East Slope, Yangmei Village"),
+        )
 
     def test_another_village_and_farm_answer_404(self):
         self.assertEqual(self.client.post("/village/SG/", {"story_zh": "x"}).status_code, 404)

@@ -115,6 +115,7 @@ class SsccTests(TestCase):
                 "stores-0-retailer": str(self.other.pk),
                 "stores-0-name_zh": "北京朝阳店",
                 "stores-0-city_zh": "北京",
+                "stores-0-time_zone": "Asia/Shanghai",
             },
         )
         self.assertEqual(response.status_code, 302)

@@ -31,6 +31,7 @@ from farms.models import Farm
 from traceability import identifiers
 from traceability.exports.rows import EventLine, event_lines
 from traceability.models import Batch, EventBatch, Lineage, Recall, RecallHold, TraceEvent
+from traceability.places import zone_for
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 # Our own terms (the event kind, the transformation kind, lab results) live in this namespace.
@@ -75,11 +76,6 @@ def lot_class_uri(lot_code: str, gtin: str) -> str:
     return identifiers.lot_class(lot_code, gtin)
 
 
-def _zone(kind: str, data: dict, village_zone: str):
-    # Where the event happened: until traceability/places.py is merged, the server's zone.
-    return timezone.get_default_timezone()
-
-
 def _offset(moment: datetime) -> str:
     total = int(moment.utcoffset().total_seconds() // 60)
     sign = "+" if total >= 0 else "-"
@@ -108,7 +104,7 @@ class _Facts:
         self.villages = {
             pk: (code, gln or "", zone)
             for pk, code, gln, zone in TraceEvent.objects.filter(pk__in=event_ids).values_list(
-                "pk", "village__code", "village__gln", "village__code"
+                "pk", "village__code", "village__gln", "village__time_zone"
             )
         }
         lots = Batch.objects.filter(lot_code__in=lot_codes).select_related("crop", "farm__village", "field")
@@ -119,7 +115,7 @@ class _Facts:
 
     def zone(self, line: EventLine):
         _code, _gln, village_zone = self.village(line.event_id)
-        return _zone(line.kind, line.data, village_zone)
+        return zone_for(line.kind, line.data, village_zone)
 
 
 def _quantity_list(lines: list[EventLine]) -> list[dict]:
@@ -334,7 +330,7 @@ def _recall_events(facts: _Facts) -> list[tuple[datetime, dict]]:
     recalls = Recall.objects.filter(pk__in=holds).select_related("batch__farm__village", "batch__crop")
     for recall in recalls:
         village = recall.batch.farm.village
-        zone = _zone(Kind.HOLD_DECISION, {}, getattr(village, "time_zone", ""))
+        zone = zone_for(Kind.HOLD_DECISION, {}, village.time_zone)
         place = identifiers.village_location(village.gln or "", village.code)
         lots = [facts.lots[code] for code in sorted(holds[recall.pk])]
         what = [{"epcClass": lot_class_uri(lot.lot_code, lot.crop.gtin or "")} for lot in lots]

@@ -112,7 +112,7 @@ class Command(BaseCommand):
             if created:
                 village.specialties.set([crops[c] for c in spec["specialties"]])
                 village.photo.save(f"{spec['code'].lower()}.jpg", ContentFile(landscape_photo(index)), save=True)
-            for name_zh, name_en, grower, phone, certs, field_specs in spec["farms"]:
+            for name_zh, name_en, grower, phone, certs, address_zh, address_en, field_specs in spec["farms"]:
                 farm, _ = Farm.objects.get_or_create(
                     village=village,
                     name_zh=name_zh,
@@ -122,6 +122,8 @@ class Command(BaseCommand):
                         "contact_phone": phone,
                         "certifications": certs,
                         "notes": "内部备注：示范户",
+                        "address_zh": address_zh,
+                        "address_en": address_en,
                     },
                 )
                 for f_zh, f_en, lat, lon, area in field_specs:
@@ -153,6 +155,9 @@ class Command(BaseCommand):
                 name_zh=spec["name_zh"],
                 defaults={
                     "name_en": spec["name_en"],
+                    "address_zh": spec["address_zh"],
+                    "address_en": spec["address_en"],
+                    "phone": spec["phone"],
                     "gln": with_check_digit(spec["gln_body"]),
                     "label_qr": spec.get("label_qr", Retailer.LabelQr.SHORT_URL),
                     "label_date": spec.get("label_date", Retailer.LabelDate.NONE),
@@ -161,7 +166,9 @@ class Command(BaseCommand):
             if created:
                 retailer.supplier_villages.set([villages[c] for c in spec["suppliers"]])
                 shipping.set_company_prefix(retailer=retailer, prefix=spec["gs1_company_prefix"])
-            for name_zh, name_en, city_zh, city_en, address, gln_body, phone, latitude, longitude in spec["stores"]:
+            for name_zh, name_en, city_zh, city_en, address, address_en, gln_body, phone, latitude, longitude in spec[
+                "stores"
+            ]:
                 Store.objects.get_or_create(
                     retailer=retailer,
                     name_zh=name_zh,
@@ -170,6 +177,8 @@ class Command(BaseCommand):
                         "city_zh": city_zh,
                         "city_en": city_en,
                         "address": address,
+                        "address_en": address_en,
+                        "time_zone": "Asia/Shanghai",
                         "gln": with_check_digit(gln_body),
                         "phone": phone,
                         "latitude": Decimal(latitude),
