@@ -28,7 +28,6 @@ from django.conf import settings
 
 from traceability.digital_link import CSET82
 
-DEFAULT_COMPANY_PREFIX_LENGTH = 7
 COUNTRY_OF_ORIGIN = "CN"  # ISO 3166-1 alpha-2: every village is in China (province and county of China)
 
 # UN/CEFACT Recommendation 20 (rev. 17) current codes; BX and CR are deprecated for XBX and XCR.
@@ -62,7 +61,7 @@ def term(name: str) -> str:
 
 
 def company_prefix_length() -> int:
-    return int(getattr(settings, "GS1_COMPANY_PREFIX_LENGTH", DEFAULT_COMPANY_PREFIX_LENGTH))
+    return settings.GS1_COMPANY_PREFIX_LENGTH
 
 
 def _split(key: str, length: int | None) -> tuple[str, str]:

@@ -307,6 +307,22 @@ class TimeZoneTests(TestCase):
         self.assertEqual(harvest["eventTimeZoneOffset"], "+08:00")
         self.assertEqual(harvest["ilmd"]["cbvmda:harvestStartDate"], "2026-06-11T00:00:00+08:00")
 
+    def test_the_offset_is_the_village_s_and_a_receipt_the_store_s(self):
+        s = Scenario(ship=False)
+        s.village.time_zone = "America/Los_Angeles"
+        s.village.save()
+        s.store.time_zone = "Asia/Tokyo"
+        s.store.save()
+        shipment = shipping.create_shipment(origin_village=s.village, store=s.store)
+        shipping.add_item(shipment=shipment, batch=s.r1, quantity=Decimal("10"))
+        shipping.dispatch_shipment(shipment=shipment, when=at(14))
+        shipping.receive_shipment(shipment=shipment, when=at(15))
+        with self.settings(TIME_ZONE="Asia/Shanghai"):
+            events = exports.epcis_document(exports.events_for_lot(s.r1))["epcisBody"]["eventList"]
+        offsets = {e["tr:kind"]: e["eventTimeZoneOffset"] for e in events}
+        farm = {kind: "-07:00" for kind in ("harvest", "cooling", "packing", "transformation", "shipping")}
+        self.assertEqual(offsets, {**farm, "receiving": "+09:00"})
+
 
 class IdentifierPagesTests(TestCase):
     """What /id/lot/... shows: the identifier and the product to anyone, the lot's facts only to
