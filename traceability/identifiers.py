@@ -21,7 +21,6 @@ caller knows (an SSCC made from a retailer's own prefix). Carriers are not place
 makes an identifier of a carrier's name.
 """
 
-import re
 from urllib.parse import quote
 
 from django.conf import settings
@@ -150,8 +149,3 @@ def business_transaction(issuer_gln: str, document_id: str) -> str | None:
 def _urn_document(document_id: str) -> str:
     # RFC 8141 NSS characters stay; anything else (spaces, CJK) is %-escaped as UTF-8.
     return quote(document_id, safe="-._~!$&'()*+,;=:@")
-
-
-def is_served(uri: str) -> bool:
-    """Whether a URI is one of ours (under PUBLIC_BASE_URL), i.e. must answer from the app."""
-    return re.match(rf"^{re.escape(base())}/", uri) is not None
