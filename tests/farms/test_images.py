@@ -47,7 +47,7 @@ class PhotoUploadTests(TestCase):
 
     def post_village_photo(self, name: str, body: bytes):
         photo = SimpleUploadedFile(name, body, content_type="image/png")
-        return self.client.post("/village/XJ/", {"story_zh": "故事", "photo": photo})
+        return self.client.post("/village/XJ/", {"story_zh": "故事", "photo": photo, "time_zone": "Asia/Shanghai"})
 
     def test_a_144_megapixel_png_is_refused(self):
         bomb = png((12_000, 12_000), mode="1", optimize=True)
