@@ -64,8 +64,8 @@ QUALITY_RESULTS = [("pass", _("Pass")), ("fail", _("Fail"))]
 EVENT_FIELDS = {
     EventKind.PLANTING: (),
     EventKind.INPUT_APPLIED: ("product",),
-    EventKind.HARVEST: ("quantity",),
-    EventKind.COOLING: ("temperature_c",),
+    EventKind.HARVEST: ("quantity", "harvester_name", "harvester_phone", "reference_document"),
+    EventKind.COOLING: ("temperature_c", "quantity"),
     EventKind.PACKING: ("quantity",),
     EventKind.QUALITY_TEST: ("result", "lab", "test", "photo"),
     EventKind.TEMPERATURE: ("temperature_c",),
@@ -104,6 +104,20 @@ class BatchEventForm(forms.Form):
         label=_("Test"), max_length=200, required=False, help_text=_("e.g. pesticide residue rapid test")
     )
     photo = PhotoFormField(label=_("Photo of the report"), required=False)
+    # FSMA 204's harvester (for regulators only: never shown to shoppers); empty means the farm's grower.
+    harvester_name = forms.CharField(
+        label=_("Harvester"),
+        max_length=100,
+        required=False,
+        help_text=_("Who harvested, for food-safety regulators only. Leave empty for the farm's grower."),
+    )
+    harvester_phone = forms.CharField(
+        label=_("Harvester's phone"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    reference_document = forms.CharField(label=_("Field tag or harvest record number"), max_length=64, required=False)
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
 
     def __init__(self, *args, kind: str, **kwargs):

@@ -155,7 +155,17 @@ def batch_event(request: HttpRequest, lot_code: str, kind: str) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         data = {}
-        for name in ("temperature_c", "result", "lab", "test", "product", "note"):
+        for name in (
+            "temperature_c",
+            "result",
+            "lab",
+            "test",
+            "product",
+            "note",
+            "harvester_name",
+            "harvester_phone",
+            "reference_document",
+        ):
             value = form.cleaned_data.get(name)
             if value not in (None, ""):
                 data[name] = float(value) if name == "temperature_c" else value

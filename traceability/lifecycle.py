@@ -343,6 +343,28 @@ def _check_quantity(batch: Batch, kind: str, quantity: Decimal, history) -> None
             )
 
 
+# The harvester's identity (FSMA 204: the business name and phone of the harvester, 21 CFR
+# 1.1330(a)): regulators' only. Exports show it to those traceability.permissions.may_see_harvester
+# allows; the consumer page never reads it.
+HARVESTER_KEYS = {"harvester_name": 100, "harvester_phone": 32}
+
+
+def harvester(batch: Batch, kind: str, data: dict) -> dict:
+    """A harvest's key data elements with its harvester: as given, else the farm's grower and their
+    (private) phone, as they were when the harvest was recorded. Other events are left alone."""
+    if kind != Kind.HARVEST:
+        return data
+    for key, limit in HARVESTER_KEYS.items():
+        value = data.get(key)
+        if value is not None and (not isinstance(value, str) or len(value.strip()) > limit):
+            raise ValidationError({key: [_("Give at most %(limit)s characters of text.") % {"limit": limit}]})
+    name = (data.get("harvester_name") or "").strip()
+    phone = (data.get("harvester_phone") or "").strip()
+    if not name:
+        name, phone = batch.farm.grower_name, phone or batch.farm.contact_phone
+    return {**data, "harvester_name": name, "harvester_phone": phone}
+
+
 def check_farm_event(
     *,
     batch: Batch,
@@ -363,7 +385,7 @@ def check_farm_event(
     if kind not in FARM_EVENT_KINDS:
         raise ValidationError({"kind": [_("“%(kind)s” is not an event recorded on a lot.") % {"kind": kind}]})
     check_not_in_future(occurred_at)
-    data = flag_excursion(data or {}, batch.crop)
+    data = harvester(batch, kind, flag_excursion(data or {}, batch.crop))
     if batch.status in HELD and replacing is None and kind not in ACCEPTS[batch.status]:
         raise BatchOnHold(held_message(batch))
     history = lot_history(batch, excluding=replacing)

@@ -99,6 +99,14 @@ def may_export(user, lot: Batch) -> bool:
     return may_trace(user, lot)
 
 
+def may_see_harvester(user) -> bool:
+    """Whether the harvester's name and phone (FSMA 204's harvester KDEs, a person's identity for
+    food-safety regulators only) fill their cells in the exports a user makes: auditors and
+    superusers; everyone else, retailer staff and the village included, gets them empty. The
+    consumer page never shows them."""
+    return user.is_authenticated and Membership.objects.sees_everything(user)
+
+
 def _sees_whole_trace(user, lot_village_id: int) -> bool:
     """Auditors, superusers and the lot's village see every lot and shipment of its trace (the
     village shipped them); anyone else only their own part (visible_trace)."""

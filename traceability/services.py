@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from api import errors
 from farms.models import Crop, Farm, Field, Membership, Village
 from traceability import chain, lifecycle
+from traceability.kdes import MOVEMENT_KEYS
 from traceability.lifecycle import BatchOnHold, EventRefused, InsufficientQuantity
 from traceability.lot_codes import validate_lot_code
 from traceability.models import Batch, BatchInput, EventBatch, Hold, HoldLot, Recall, RecallHold, TraceEvent, Unit
@@ -48,16 +49,11 @@ def _event_by_client_id(client_id) -> TraceEvent | None:
 # (A reference document is a farm's key data element too: packing records one.)
 # Farm-side events and corrections may not set them: `{"shipment": "a/b"}` on a cooling event
 # would pose as a shipment.
+# The places a movement recorded (names, addresses, phones, time zones: MovementKDEs) are the
+# system's too; its carrier and reference document are not.
 RESERVED_KEYS = frozenset(
     {
-        "shipment",
-        "store",
-        "store_gln",
-        "store_city",
-        "retailer",
-        "retailer_gln",
-        "ship_from",
-        "ship_from_gln",
+        *(key for key in MOVEMENT_KEYS if key not in ("carrier", "reference_document")),
         "transformation",
         "corrected_event",
         "corrective_event",

@@ -117,7 +117,8 @@ def export(request: HttpRequest, name: str) -> HttpResponse:
             return render(request, "traceability/trace.html", context, status=400)
         stem = f"{start:%Y%m%d}-{end:%Y%m%d}"
     events = permissions.exportable_events(request.user, events)
-    response = HttpResponse(render_export(events, lot_ids=lot_ids), content_type=content_type)
+    options = {"harvester": permissions.may_see_harvester(request.user)} if name.startswith("fsma") else {}
+    response = HttpResponse(render_export(events, lot_ids=lot_ids, **options), content_type=content_type)
     kind, extension = name.split(".")
     response["Content-Disposition"] = f'attachment; filename="{kind}-{stem}.{extension}"'
     return response

@@ -113,7 +113,7 @@ class TracePageTests(TestCase):
         self.client.force_login(self.rita)
         response = self.client.get("/trace/export/fsma.csv", {"from": "2026-06-01", "to": "2026-06-30"})
         rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-        self.assertEqual(len(rows) - 1, 9)
+        self.assertEqual(len(rows) - 1, 11)  # 9 events, the two transformations of two inputs on two rows
 
 
 class RecallPageTests(TestCase):

@@ -9,8 +9,10 @@ SpreadsheetML): [Content_Types].xml, the relationships, the workbook, a one-styl
 the sheet and its shared-strings table (each distinct text escaped once; the sheet refers to it
 by number).
 
-- Every value is a shared-string cell (t="s"), so lot codes and document numbers never turn into
-  numbers or dates; an empty string leaves its cell empty.
+- Text is a shared-string cell (t="s"), so lot codes and document numbers never turn into
+  numbers or dates; an empty string or None leaves its cell empty. A `Decimal` or `int` is a
+  number cell, a `datetime.date` a date cell (its serial day number, shown as yyyy-mm-dd): the
+  caller decides which values are typed.
 - The header row is frozen and the autofilter covers the header and every row.
 - Escaping is Excel's own: & < > as XML entities; the control characters XML 1.0 forbids (and
   carriage return, which XML parsers would turn into a line feed) as _xHHHH_, with a literal
@@ -23,6 +25,8 @@ by number).
 import io
 import re
 import zipfile
+from datetime import date
+from decimal import Decimal
 
 MAX_CELL_LENGTH = 32767
 COMPRESS_LEVEL = 1
@@ -50,12 +54,14 @@ _WORKBOOK_RELS = f"""{_HEAD}<Relationships xmlns="{_PACKAGE_REL}">\
 <Relationship Id="rId3" Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/></Relationships>"""
 
 _STYLES = f"""{_HEAD}<styleSheet xmlns="{_MAIN}">\
+<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy\\-mm\\-dd"/></numFmts>\
 <fonts count="1"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>\
 <fills count="2"><fill><patternFill patternType="none"/></fill>\
 <fill><patternFill patternType="gray125"/></fill></fills>\
 <borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>\
 <cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>\
-<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>\
+<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>\
+<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>\
 <cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>"""
 
 # What needs escaping at all (checked once per distinct string), then the Excel escapes.
@@ -92,7 +98,10 @@ def _shared_string(text: str) -> str:
     return f"<si><t{space}>{escaped}</t></si>"
 
 
-def workbook(title: str, header: list[str], rows: list[list[str]]) -> bytes:
+_EPOCH = date(1899, 12, 30)  # day 0 of Excel's 1900 date system (as it counts, after 1900-03-01)
+
+
+def workbook(title: str, header: list[str], rows: list[list]) -> bytes:
     """An .xlsx file with one sheet named `title` (a valid Excel sheet name: at most 31
     characters, none of []:*?/\\): the header row, frozen and filterable, then the rows, each
     with as many values as the header."""
@@ -104,11 +113,21 @@ def workbook(title: str, header: list[str], rows: list[list[str]]) -> bytes:
     for number, row in enumerate([header, *rows], start=1):
         cells = []
         for column, value in zip(columns, row, strict=True):
-            if value:
-                index = strings.get(value)
-                if index is None:
-                    index = strings[value] = len(strings)
-                cells.append(f'<c r="{column}{number}" t="s"><v>{index}</v></c>')
+            if value.__class__ is str:
+                if value:
+                    index = strings.get(value)
+                    if index is None:
+                        index = strings[value] = len(strings)
+                    cells.append(f'<c r="{column}{number}" t="s"><v>{index}</v></c>')
+            elif value is None:
+                continue
+            elif isinstance(value, date):
+                cells.append(f'<c r="{column}{number}" s="1"><v>{(value - _EPOCH).days}</v></c>')
+            elif isinstance(value, (Decimal, int)) and not isinstance(value, bool):
+                number_text = format(value.normalize() if isinstance(value, Decimal) else value, "f")
+                cells.append(f'<c r="{column}{number}"><v>{number_text}</v></c>')
+            else:
+                raise TypeError(f"cannot write a {type(value).__name__} cell")
         count += len(cells)
         sheet_rows.append(f'<row r="{number}">{"".join(cells)}</row>')
     sheet = (

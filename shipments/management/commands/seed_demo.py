@@ -243,9 +243,31 @@ class Command(BaseCommand):
 
             # Harvest and packing carry their quantity on the event line, as the web form records
             # them: FSMA 204 exports and the batch history read it there.
-            event("harvest", 0, {"picked_by": "合作社采摘队"}, Decimal(qty))
+            # FSMA 204's harvest KDEs: the harvester (the cooperative's picking team, for regulators
+            # only) and the field tag; cooling's quantity and log.
+            event(
+                "harvest",
+                0,
+                {
+                    "harvester_name": f"{village.name_zh}合作社采摘队",
+                    "harvester_phone": village.phone,
+                    "reference_document_type": "Field tag",
+                    "reference_document": f"FT-{key.upper()}",
+                },
+                Decimal(qty),
+            )
             if cool_c is not None:
-                event("cooling", 2, {"temperature_c": cool_c, "method": "预冷库强制通风预冷"})
+                event(
+                    "cooling",
+                    2,
+                    {
+                        "temperature_c": cool_c,
+                        "method": "预冷库强制通风预冷",
+                        "reference_document_type": "Cooling log",
+                        "reference_document": f"CL-{key.upper()}",
+                    },
+                    Decimal(qty),
+                )
             event(
                 "quality_test",
                 3,

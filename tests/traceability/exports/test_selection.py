@@ -36,8 +36,8 @@ class SharedShipmentTests(TestCase):
         shipping.dispatch_shipment(shipment=shipment)
         closure = exports.lot_closure(s.m1)
         events = exports.events_for_lot(s.m1, closure)
-        shipped = [row[3] for row in exports.fsma_rows(events, lot_ids=closure) if row[0] == "Shipping"]
+        shipped = [row[1] for row in exports.fsma_rows(events, lot_ids=closure) if row[0] == "Shipping"]
         self.assertEqual(shipped, [s.r1.lot_code])
-        self.assertEqual([row[7] for row in exports.eu_rows(events, lot_ids=closure)], [s.r1.lot_code])
-        everything = [row[3] for row in exports.fsma_rows(events) if row[0] == "Shipping"]
+        self.assertEqual([row[12] for row in exports.eu_rows(events, lot_ids=closure)], [s.r1.lot_code])
+        everything = [row[1] for row in exports.fsma_rows(events) if row[0] == "Shipping"]
         self.assertEqual(sorted(everything), sorted([s.r1.lot_code, s.l3.lot_code]))

@@ -690,7 +690,7 @@
     if (value(form, "temperature_c")) {
       data.temperature_c = Number(value(form, "temperature_c"));
     }
-    ["result", "lab", "test", "product", "note"].forEach(function (name) {
+    ["result", "lab", "test", "product", "note", "harvester_name", "harvester_phone", "reference_document"].forEach(function (name) {
       if (value(form, name)) {
         data[name] = value(form, name);
       }
