@@ -31,6 +31,7 @@ TERMS = {
     "sorting": _("Business step: lots sorted or graded into a new lot (not repackaging)."),
     "mixing": _("Business step: lots of one product mixed into a new lot."),
     "packing_record": _("Business transaction type: the packing or production record of a lot."),
+    "harvest_record": _("Business transaction type: a field tag or harvest record number."),
     "closing_recall": _("Business step: a recall closed; the lots it held return to their previous state."),
     "lab": _("The laboratory of a quality test."),
     "result": _("The result of a quality test."),

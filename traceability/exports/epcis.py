@@ -65,6 +65,7 @@ RECALL_STEP, RECALL_DISPOSITION, RECALL_CLOSED_STEP = "holding", "recalled", "tr
 # A shipment's reference: a bill of lading or delivery note number, issued by the shipper.
 MOVEMENT_DOCUMENT = "bol"
 PACKING_RECORD = "tr:packing_record"  # CBV's prodorder is an order to produce, not this record
+HARVEST_RECORD = "tr:harvest_record"  # a field tag or harvest record number
 
 
 def _ns(value: str) -> str:
@@ -216,7 +217,8 @@ def _transactions(first: EventLine, facts: _Facts, event: dict) -> None:
     if first.kind in MOVEMENTS:
         kind, issuer = MOVEMENT_DOCUMENT, first.movement.ship_from_gln or village_gln
     else:
-        kind, issuer = _ns(PACKING_RECORD), first.location_gln or village_gln
+        record = HARVEST_RECORD if first.kind == Kind.HARVEST else PACKING_RECORD
+        kind, issuer = _ns(record), first.location_gln or village_gln
     transaction = identifiers.business_transaction(issuer, document)
     if transaction:
         event["bizTransactionList"] = [{"type": kind, "bizTransaction": transaction}]

@@ -25,6 +25,7 @@ from traceability.services import close_recall, open_recall, record_batch_event,
 BASE = "http://127.0.0.1:8000"
 VILLAGE_SGLN = "urn:epc:id:sgln:9520000.00001.0"
 STORE_SGLN = "urn:epc:id:sgln:9520000.00003.0"
+GLN = "9520000000011"
 LONG_LOT = "XJ-WAX-20260610-LONG-LOT-CODE-0123456789"  # 40 characters: the API accepts it
 
 
@@ -60,7 +61,12 @@ class World(Scenario):
         )
         self.t1 = make_batch(self.farm_b, self.tea, "XJ-TEA-20260610-001", quantity="5", unit="box")
         record_batch_event(
-            batch=self.t1, kind="harvest", occurred_at=at(10, 9), quantity=Decimal("5"), actor=self.coordinator
+            batch=self.t1,
+            kind="harvest",
+            occurred_at=at(10, 9),
+            quantity=Decimal("5"),
+            data={"reference_document": "TAG-42", "harvester_name": "李采茶", "harvester_phone": "13900000000"},
+            actor=self.coordinator,
         )
         self.recall = open_recall(batch=self.l1, reason="Listeria in a sample", actor=self.coordinator)
         self.recall = close_recall(recall=self.recall, actor=self.coordinator, note="Destroyed")
@@ -167,6 +173,20 @@ class EpcisDocumentTests(TestCase):
         )
         tea = by_kind(self.document, "harvest")[2]
         self.assertEqual(tea["ilmd"]["tr:variety"], "龙井43 Longjing 43")
+        self.assertEqual(
+            tea["bizTransactionList"],
+            [
+                {
+                    "type": f"{BASE}/ns/trace#harvest_record",
+                    "bizTransaction": "urn:epcglobal:cbv:bt:9520000000011:TAG-42",
+                }
+            ],
+        )
+
+    def test_the_harvester_is_for_regulators_only_never_in_epcis(self):
+        text = json.dumps(self.document, ensure_ascii=False)
+        for private in ("李采茶", "13900000000", "王建国", "13800000000", "harvester"):
+            self.assertNotIn(private, text)
 
     def test_movements_name_owning_parties_at_both_ends_and_cbv_business_transactions(self):
         shipping_event, receiving = by_kind(self.document, "shipping")[0], by_kind(self.document, "receiving")[0]
@@ -252,7 +272,8 @@ class EpcisDocumentTests(TestCase):
         self.assertEqual(self.document["@context"][1], {"tr": f"{BASE}/ns/trace#"})
         page = self.client.get("/ns/trace")
         self.assertEqual(page.status_code, 200)
-        for term in ("sorting", "mixing", "packing_record", "closing_recall", "kind", "variety", "field"):
+        terms = ("sorting", "mixing", "packing_record", "harvest_record", "closing_recall", "kind", "variety", "field")
+        for term in terms:
             self.assertContains(page, f'id="{term}"')
 
 
