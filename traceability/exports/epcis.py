@@ -125,7 +125,8 @@ def _quantity_list(lines: list[EventLine]) -> list[dict]:
         element = {"epcClass": lot_class_uri(line.lot_code, line.gtin)}
         if line.quantity is not None:
             element["quantity"] = float(line.quantity)
-            element["uom"] = UOM[line.unit]
+            if line.unit in UOM:  # a quantity without a unit is a count (EPCIS: no uom)
+                element["uom"] = UOM[line.unit]
         out.append(element)
     return out
 
