@@ -100,8 +100,9 @@ class OlderMovementEventTests(TestCase):
         events = exports.events_for_lot(self.lot)
         self.assertEqual(
             exports.eu_rows(events),
-            [["杨梅 Waxberry", "10", "kg", "", "王家果园, 仙居县杨梅村", "上海静安店, ", "盒马鲜生",
-              "XJ-WAX-20260612-001", "2026-06-14", "K7Q2M9XW4PZT8R3N"]],
+            [["Waxberry, bulk, by weight (kg)", "杨梅，散装，按千克计", "10", "kg", "", "",
+              "王家果园, 仙居县杨梅村 Wang Family Orchard, Xianju Waxberry Village", "", "上海静安店", "", "盒马鲜生",
+              "", "XJ-WAX-20260612-001", "2026-06-14", "K7Q2M9XW4PZT8R3N", "", "", ""]],
         )  # fmt: skip
         (shipping,) = exports.epcis_document(events)["epcisBody"]["eventList"]
         # Named by neither GLN nor key, the store and the retailer cannot be identified: left out
@@ -115,4 +116,8 @@ class OlderMovementEventTests(TestCase):
             ],
         )
         (row,) = exports.fsma_rows(events)
-        self.assertEqual(row[9:13], ["", "", "上海静安店, 盒马鲜生, ", ""])
+        columns = exports.FSMA_COLUMNS
+        self.assertEqual(
+            row[columns.index("Location description") : columns.index("Immediate subsequent recipient GLN") + 1],
+            ["仙居县杨梅村", "", "", "", "上海静安店, 盒马鲜生", ""],
+        )
