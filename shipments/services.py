@@ -173,6 +173,13 @@ def remove_item(*, item: ShipmentItem) -> None:
     current.delete()  # its post_delete makes the shipment's page stale (page_invalidation)
 
 
+def _sscc_prefix(shipment: Shipment) -> str:
+    """The GS1 company prefix the shipment's SSCC was made from (next_sscc: extension digit 0, then
+    the retailer's prefix), or "" when the retailer's prefix has changed since."""
+    prefix = shipment.store.retailer.gs1_company_prefix or ""
+    return prefix if shipment.sscc and prefix and shipment.sscc[1:].startswith(prefix) else ""
+
+
 def _movement_event(shipment: Shipment, kind: str, when, actor) -> None:
     items = list(shipment.items.select_related("batch"))
     store = shipment.store
@@ -212,6 +219,10 @@ def _movement_event(shipment: Shipment, kind: str, when, actor) -> None:
             retailer_address=retailer.address_zh,
             retailer_address_en=retailer.address_en,
             retailer_phone=retailer.phone,
+            store_id=str(store.pk),
+            retailer_id=str(store.retailer_id),
+            sscc=shipment.sscc or "",
+            sscc_company_prefix=_sscc_prefix(shipment),
         ).to_data(),
     )
     announce(item.batch_id for item in items)

@@ -41,6 +41,13 @@ class MovementKDEs:
     retailer_address: str = ""  # Chinese
     retailer_address_en: str = ""
     retailer_phone: str = ""
+    # The identifiers EPCIS needs (later keys: older events lack them): the store's and retailer's
+    # primary keys (their served URIs when they have no GLN), the shipment's SSCC and the GS1
+    # company prefix it was made from (its URN needs the prefix length).
+    store_id: str = ""
+    retailer_id: str = ""
+    sscc: str = ""
+    sscc_company_prefix: str = ""
 
     def to_data(self) -> dict[str, str]:
         """The event's `data`: every key, in field order."""

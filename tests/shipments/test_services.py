@@ -70,6 +70,10 @@ class ShipmentFlowTests(TestCase):
             "retailer_address": "",
             "retailer_address_en": "",
             "retailer_phone": "",
+            "store_id": str(self.store.pk),
+            "retailer_id": str(self.store.retailer_id),
+            "sscc": "",
+            "sscc_company_prefix": "",
         }
         events = [(event.kind, event.data) for event in TraceEvent.objects.order_by("occurred_at", "pk")]
         self.assertEqual(events, [("shipping", expected), ("receiving", expected)])
