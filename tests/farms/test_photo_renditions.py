@@ -82,7 +82,9 @@ class EightMegabytePhotoTests(MediaTestCase):
 
     def test_through_the_coordinators_village_form(self):
         self.client.force_login(self.carol)
-        response = self.client.post("/village/XJ/", {"story_zh": "故事", "photo": self.upload()})
+        response = self.client.post(
+            "/village/XJ/", {"story_zh": "故事", "time_zone": "Asia/Shanghai", "photo": self.upload()}
+        )
         self.assertEqual(response.status_code, 302)
         self.assert_small_upright_and_clean(Village.objects.get().photo.name, r"^villages/IMG_0001")
 
@@ -218,6 +220,8 @@ class PhotoDoorTests(MediaTestCase):
         self.assertEqual(len(default_storage.listdir("villages")[1]), 9)
         self.client.force_login(make_user("carol", role="coordinator", village=village))
         with self.captureOnCommitCallbacks(execute=True):
-            response = self.client.post("/village/XJ/", {"story_zh": "故事", "photo-clear": "on"})
+            response = self.client.post(
+                "/village/XJ/", {"story_zh": "故事", "time_zone": "Asia/Shanghai", "photo-clear": "on"}
+            )
         self.assertEqual(response.status_code, 302)
         self.assertEqual((Village.objects.get().photo.name, default_storage.listdir("villages")[1]), ("", []))
