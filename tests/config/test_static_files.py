@@ -27,10 +27,10 @@ for name, url in (("app", css), ("swagger", "/static/drf_spectacular_sidecar/swa
                  "encoding": response.get("Content-Encoding")}
 worker = client.get("/sw.js")
 out["worker"] = {"status": worker.status_code,
-                 "outbox": re.findall(r'/static/offline/outbox\.[0-9a-f]{12}\.js', worker.content.decode())[:1]}
+                 "outbox": re.findall(r'/static/offline/outbox\\.[0-9a-f]{12}\\.js', worker.content.decode())[:1]}
 manifest = client.get("/manifest.webmanifest")
 out["manifest"] = {"status": manifest.status_code,
-                   "icon": re.fullmatch(r"/static/offline/icon-192\.[0-9a-f]{12}\.png",
+                   "icon": re.fullmatch(r"/static/offline/icon-192\\.[0-9a-f]{12}\\.png",
                                         json.loads(manifest.content)["icons"][0]["src"]) is not None}
 print(json.dumps(out))
 """

@@ -123,7 +123,7 @@ class PageWeightOnSlow3GTests(LiveServerTestCase):
             hero = page.locator(".hero img")
             hero_box, hero_src = hero.bounding_box(), hero.evaluate("img => img.currentSrc")
             pictures = page.locator("picture").count()
-            card = page.locator("#authenticity").bounding_box()
+            card = page.locator("#authenticity b").bounding_box()  # "Genuine traceability code"
             page.locator("footer").scroll_into_view_if_needed()
             page.wait_for_load_state("networkidle")
             ARTIFACTS.mkdir(exist_ok=True)
@@ -163,7 +163,7 @@ class PageWeightOnSlow3GTests(LiveServerTestCase):
             self.assertLess(box["y"] + box["height"], 640, box)
             self.assertTrue(src.endswith({1: ".480w.webp", 2: ".720w.webp"}[run["scale"]]), src)
             self.assertIn(src, run["by_load"])
-            # The photo does not push the authenticity card off the first screen.
+            # The photo does not push the authenticity card's verdict off the first screen.
             self.assertLessEqual(run["card"]["y"] + run["card"]["height"], 640, run["card"])
             # Nothing but the page, its stylesheet and renditions; never a stored copy.
             for url in run["everything"]:

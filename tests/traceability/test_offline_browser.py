@@ -19,6 +19,7 @@ from django.contrib.staticfiles.testing import StaticLiveServerTestCase
 from django.core.files.storage import default_storage
 from django.test import override_settings
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.support import make_batch, make_crop, make_farm, make_field, make_user, make_village, requires_chromium
 from traceability import services
@@ -302,9 +303,9 @@ class OfflineDayTests(OfflineBrowserTestCase):
         self.assertRegex(provisional, r"^新批次 · 临时 [0-9A-F]{4}$")
         registration.get_by_role("link", name="采收").click()
         page.wait_for_url("**/batches/record/harvest/?batch=*")
-        self.assertEqual(
-            page.locator("[data-offline-lot]").inner_text(),
-            provisional[len("新批次 · ") :] + " · 杨梅 (WAX) · 王家果园",
+        # The page fills in the lot from the phone's IndexedDB after it loads: wait for it.
+        expect(page.locator("[data-offline-lot]")).to_have_text(
+            provisional[len("新批次 · ") :] + " · 杨梅 (WAX) · 王家果园", timeout=20000
         )
         page.fill("#id_quantity", "58")
         page.fill("#id_occurred_at", "2026-06-12T07:00")

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('farms', '0003_photos_reencoded'),
+        ('farms', '0004_farm_crop_and_field_photos'),
     ]
 
     operations = [

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('shipments', '0010_merge_store_phone_and_position'),
+        ('shipments', '0011_store_phone_and_position_rules'),
     ]
 
     operations = [
