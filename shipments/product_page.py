@@ -2,7 +2,7 @@
 
 Anonymous, server-rendered, no script, in the shape and weight of the consumer page (it shares its
 style sheet, language choice and cache headers): what the crop is, the villages that grow it, its
-recipes, the lots of it on sale now, and any open recall of them. Five queries, no per-visitor
+photo, its recipes, the lots of it on sale now, and any open recall of them. Five queries, no per-visitor
 part; it counts no scan (a scan is of a shipment's code). Like the consumer page it shows no
 private data: no grower names, phones, notes, user names or recall reasons.
 """
@@ -15,9 +15,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.views.decorators.http import require_safe
 
+from farms import images
 from farms.models import Crop, Village, localized
 from shipments.models import Shipment, ShipmentItem
-from shipments.public import _finish, _language, _not_found, _recipes
+from shipments.public import LEAD_PHOTO_WIDTH, finish_page, not_found_page, page_language, recipes_for
 from traceability.models import Batch, RecallHold
 
 ON_SALE_DAYS = 14  # a lot delivered this recently is on the shelves (fresh produce sells in days)
@@ -27,13 +28,13 @@ MAX_VILLAGES = 8
 
 @require_safe
 def product_page(request: HttpRequest, gtin: str) -> HttpResponse:
-    language, switched = _language(request)
+    language, switched = page_language(request)
     with translation.override(language):
         crop = Crop.objects.filter(gtin=gtin).first() if gtin.isdigit() and len(gtin) == 14 else None
         if crop is None:
-            return _not_found(language, switched)
+            return not_found_page(language, switched)
         body = render_to_string("shipments/public/product.html", _context(crop, language))
-    return _finish(HttpResponse(body), language, switched)
+    return finish_page(HttpResponse(body), language, switched)
 
 
 def _context(crop: Crop, language: str) -> dict:
@@ -57,7 +58,7 @@ def _context(crop: Crop, language: str) -> dict:
         Village.objects.filter(Q(specialties=crop) | Q(farms__batches__crop=crop)).distinct().order_by("name_zh")
     )[:MAX_VILLAGES]
     other = "en" if language == "zh-hans" else "zh-hans"
-    recipes = _recipes({crop.pk}, language)
+    recipes = recipes_for({crop.pk}, language)
     return {
         "lang": language,
         "other_lang": other,
@@ -84,6 +85,9 @@ def _context(crop: Crop, language: str) -> dict:
             for item in on_sale
         ],
         "recalled": recalled,
+        # The product's photo, as the consumer page leads with it; not while a lot of it is
+        # recalled (an appetising picture beside "do not eat", as on the consumer page).
+        "photo": None if recalled else images.picture(crop.photo, largest=LEAD_PHOTO_WIDTH),
         "recipes": recipes,
         "recipes_in_other_language": bool(recipes) and recipes[0].language != language,
     }

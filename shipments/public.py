@@ -77,7 +77,7 @@ def normalized_code(code: str) -> str | None:
     return code if _CODE.fullmatch(code) else None
 
 
-def _language(request: HttpRequest) -> tuple[str, bool]:
+def page_language(request: HttpRequest) -> tuple[str, bool]:
     """(language, chosen with the on-page switch). Otherwise LocaleMiddleware's pick: the
     language cookie, then Accept-Language, then Chinese."""
     asked = request.GET.get("lang", "")
@@ -100,7 +100,7 @@ def _counts_as_scan(request: HttpRequest, switched: bool) -> bool:
     return not is_bot(request.headers.get("User-Agent", ""))
 
 
-def _finish(response: HttpResponse, language: str, switched: bool) -> HttpResponse:
+def finish_page(response: HttpResponse, language: str, switched: bool) -> HttpResponse:
     # WeChat's in-app browser caches hard: make it ask every time, so recall status and scan
     # counts are never stale.
     response["Cache-Control"] = _PAGE_CACHE_CONTROL
@@ -117,9 +117,9 @@ def _finish(response: HttpResponse, language: str, switched: bool) -> HttpRespon
     return response
 
 
-def _not_found(language: str, switched: bool) -> HttpResponse:
+def not_found_page(language: str, switched: bool) -> HttpResponse:
     body = render_to_string("shipments/public/not_found.html", {"lang": language})
-    return _finish(HttpResponse(body, status=404), language, switched)
+    return finish_page(HttpResponse(body, status=404), language, switched)
 
 
 @require_safe
@@ -127,11 +127,11 @@ def page(request: HttpRequest, code: str) -> HttpResponse:
     """The consumer page. Cached: one round trip to the shared cache and no query but, once per
     batch of scans, their INSERT (see shipments.scans). Unknown code: one indexed query; a code
     that cannot exist: none. The shared cache unreachable: rendered and counted from the database."""
-    language, switched = _language(request)
+    language, switched = page_language(request)
     with translation.override(language):
         code = normalized_code(code)
         if code is None:
-            return _not_found(language, switched)
+            return not_found_page(language, switched)
         counting = _counts_as_scan(request, switched)
         who = ""
         if counting:
@@ -142,13 +142,13 @@ def page(request: HttpRequest, code: str) -> HttpResponse:
         if entry is None:
             entry = _render_page(code, language)
             if entry is None:
-                return _not_found(language, switched)
+                return not_found_page(language, switched)
             if not seen.offline:
                 public_cache.pages.keep(code, language, seen.version, entry)
         client = client_family(request.headers.get("User-Agent", "")) if seen.scan else ""
         count, first = scans.record(seen, shipment_id=entry["id"], language=language, client=client)
         response = HttpResponse(entry["head"] + _scan_block(count, first, entry).encode() + entry["tail"])
-    return _finish(response, language, switched)
+    return finish_page(response, language, switched)
 
 
 def _scan_block(count: int, first, entry: dict) -> str:
@@ -267,7 +267,7 @@ def _render_page(code: str, language: str) -> dict | None:
     )
     # A recalled lot's recipes go; a crop that another, sound lot still brings keeps its own.
     sound = [b for b in batches if state.lot_states[b.lot_code] != Batch.Status.RECALLED]
-    recipes = _recipes({b.crop_id for b in sound}, language) if state.shows_products else []
+    recipes = recipes_for({b.crop_id for b in sound}, language) if state.shows_products else []
     today = timezone.localdate()
     place = geography.place(
         [
@@ -341,7 +341,7 @@ def _product_names(batches: list[Batch], language: str) -> dict:
     return {code: f"{name} ({lot % {'code': code}})" if name in shared else name for code, name in names.items()}
 
 
-def _recipes(crop_ids: set[int], language: str) -> list[Recipe]:
+def recipes_for(crop_ids: set[int], language: str) -> list[Recipe]:
     """Recipes for these crops in the visitor's language, else in the other one."""
     recipes = list(Recipe.objects.filter(crops__in=crop_ids).distinct().order_by("title"))
     mine = [r for r in recipes if r.language == language]
