@@ -1,6 +1,7 @@
 """Small explicit helpers the tests share: environment markers and data builders."""
 
 import shutil
+import tempfile
 from datetime import date
 from decimal import Decimal
 
@@ -8,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test import override_settings
 
 from farms.models import Crop, Farm, Field, Membership, Village
 
@@ -156,6 +158,17 @@ def make_retailer(name_zh: str = "鲜家超市", *, villages=(), staff=(), store
         RetailerStaff.objects.create(user=user, retailer=retailer)
     store = Store.objects.create(retailer=retailer, name_zh=store_name, city_zh="上海", city_en="Shanghai")
     return retailer, store
+
+
+def temporary_media(test) -> str:
+    """Uploads of this test go to a MEDIA_ROOT of its own, removed after it (photos and their
+    renditions: a test reads exactly the files it made). Returns the directory."""
+    media = tempfile.mkdtemp()
+    test.addCleanup(shutil.rmtree, media, True)
+    override = override_settings(MEDIA_ROOT=media)
+    override.enable()
+    test.addCleanup(override.disable)
+    return media
 
 
 def in_english(test) -> None:

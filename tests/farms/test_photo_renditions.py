@@ -5,19 +5,26 @@ with it."""
 
 import io
 import re
-import shutil
-import tempfile
 from datetime import datetime
 
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import TestCase, override_settings
+from django.test import TestCase
 from PIL import Image
 
 from farms import images
 from farms.models import Crop, Farm, Field, Village
 from tests.farms.photos import GPS_IFD, phone_photo
-from tests.support import api_client, in_english, make_batch, make_crop, make_farm, make_user, make_village
+from tests.support import (
+    api_client,
+    in_english,
+    make_batch,
+    make_crop,
+    make_farm,
+    make_user,
+    make_village,
+    temporary_media,
+)
 from traceability.models import TraceEvent
 
 # A 4000x3000 photo taken with the phone on its side (Orientation 6): upright it is 3000x4000.
@@ -36,11 +43,7 @@ def read(name: str) -> bytes:
 
 class MediaTestCase(TestCase):
     def setUp(self):
-        media = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, media, True)
-        override = override_settings(MEDIA_ROOT=media)
-        override.enable()
-        self.addCleanup(override.disable)
+        temporary_media(self)
         in_english(self)
 
     def assert_small_upright_and_clean(self, name: str, stem: str):

@@ -14,14 +14,12 @@ HTML uncompressed (nginx compresses in production), so the timing is the pessimi
 import gzip
 import json
 import re
-import shutil
-import tempfile
 import urllib.request
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import LiveServerTestCase, override_settings
+from django.test import LiveServerTestCase
 
 from farms.models import Recipe
 from tests.farms.photos import phone_photo
@@ -34,6 +32,7 @@ from tests.support import (
     make_field,
     make_village,
     requires_chromium,
+    temporary_media,
 )
 from traceability import services as trace
 
@@ -59,11 +58,7 @@ def upload(name: str, **options) -> SimpleUploadedFile:
 @requires_chromium
 class PageWeightOnSlow3GTests(LiveServerTestCase):
     def setUp(self):
-        media = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, media, True)
-        override = override_settings(MEDIA_ROOT=media)
-        override.enable()
-        self.addCleanup(override.disable)
+        temporary_media(self)
         # Phone photos of about 7 MB whose renditions weigh what real photos' do (tests/farms/photos.py).
         photo = {"width": 4000, "height": 3000, "grain": 40, "quality": 95, "texture": 0.3}
         village = make_village(

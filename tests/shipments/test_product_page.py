@@ -2,20 +2,26 @@
 villages, its recipes, the lots on sale now and open recalls, in both languages, without script."""
 
 import gzip
-import shutil
-import tempfile
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import TestCase, override_settings
+from django.test import TestCase
 from django.utils import timezone
 
 from farms.models import Recipe
 from shipments import services
 from shipments.models import Shipment
 from tests.farms.photos import phone_photo
-from tests.support import make_batch, make_crop, make_delivered_shipment, make_farm, make_store, make_village
+from tests.support import (
+    make_batch,
+    make_crop,
+    make_delivered_shipment,
+    make_farm,
+    make_store,
+    make_village,
+    temporary_media,
+)
 from traceability.services import open_recall
 
 GTIN = "09506000134352"
@@ -93,21 +99,19 @@ class ProductPageTests(TestCase):
         self.assertIn("此产品没有未结束的召回。", html)
 
     def test_the_products_photo_leads_the_page_unless_a_lot_of_it_is_recalled(self):
-        media = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, media, True)
-        with override_settings(MEDIA_ROOT=media):
-            photo = SimpleUploadedFile("bamboo.jpg", phone_photo(1600, 1200, grain=10), content_type="image/jpeg")
-            crop = make_crop("BAM", name_zh="竹笋", gtin="09506000134369", photo=photo)
-            html = self.client.get(f"/p/{crop.gtin}").content.decode()
-            self.assertIn('<source type="image/webp" srcset="/media/crops/bamboo.1600x1200.240w.webp 240w', html)
-            self.assertIn('width="240" height="180" alt="竹笋的照片"', html)
-            self.assertNotIn("/media/crops/bamboo.1600x1200.jpg", html)  # never the stored copy
-            # The waxberry has a recalled lot: no appetising picture beside the recall.
-            self.crop.photo = SimpleUploadedFile("waxberry.jpg", phone_photo(800, 600, grain=10))
-            self.crop.save()
-            html = self.client.get(f"/p/{GTIN}").content.decode()
-            self.assertIn('<section class="alert" role="alert" id="recall">', html)
-            self.assertNotIn("<picture>", html)
+        temporary_media(self)
+        photo = SimpleUploadedFile("bamboo.jpg", phone_photo(1600, 1200, grain=10), content_type="image/jpeg")
+        crop = make_crop("BAM", name_zh="竹笋", gtin="09506000134369", photo=photo)
+        html = self.client.get(f"/p/{crop.gtin}").content.decode()
+        self.assertIn('<source type="image/webp" srcset="/media/crops/bamboo.1600x1200.240w.webp 240w', html)
+        self.assertIn('width="240" height="180" alt="竹笋的照片"', html)
+        self.assertNotIn("/media/crops/bamboo.1600x1200.jpg", html)  # never the stored copy
+        # The waxberry has a recalled lot: no appetising picture beside the recall.
+        self.crop.photo = SimpleUploadedFile("waxberry.jpg", phone_photo(800, 600, grain=10))
+        self.crop.save()
+        html = self.client.get(f"/p/{GTIN}").content.decode()
+        self.assertIn('<section class="alert" role="alert" id="recall">', html)
+        self.assertNotIn("<picture>", html)
 
     def test_an_unknown_gtin_gets_the_friendly_404(self):
         for gtin in ("09506000134345", "abc"):

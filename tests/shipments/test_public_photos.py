@@ -5,13 +5,11 @@ The page state decides: no product photo on a void page, none of a recalled lot.
 page no query."""
 
 import re
-import shutil
-import tempfile
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import TestCase, override_settings
+from django.test import TestCase
 
 from farms.models import Recipe
 from shipments import services
@@ -24,6 +22,7 @@ from tests.support import (
     make_field,
     make_store,
     make_village,
+    temporary_media,
 )
 from traceability import services as trace
 from traceability.models import Batch
@@ -52,11 +51,7 @@ def picture(
 
 class ConsumerPagePhotoTests(TestCase):
     def setUp(self):
-        media = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, media, True)
-        override = override_settings(MEDIA_ROOT=media)
-        override.enable()
-        self.addCleanup(override.disable)
+        temporary_media(self)
         jpeg = phone_photo(1600, 1200, grain=10, quality=85)
         self.village = make_village()
         self.village.photo.save("village.jpg", SimpleUploadedFile("village.jpg", jpeg))

@@ -4,8 +4,6 @@ record made by another person on a shared phone refused."""
 
 import io
 import json
-import shutil
-import tempfile
 import threading
 import uuid
 from decimal import Decimal
@@ -13,7 +11,7 @@ from decimal import Decimal
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import TestCase, TransactionTestCase, override_settings
+from django.test import TestCase, TransactionTestCase
 from PIL import Image
 
 from api import errors
@@ -27,6 +25,7 @@ from tests.support import (
     make_user,
     make_village,
     requires_postgres,
+    temporary_media,
 )
 from traceability import services
 from traceability.models import Batch, TraceEvent
@@ -98,11 +97,7 @@ class OutboxEventTests(TestCase):
         cls.w = make_api_world()
 
     def setUp(self):
-        media = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, media, True)
-        override = override_settings(MEDIA_ROOT=media)
-        override.enable()
-        self.addCleanup(override.disable)
+        temporary_media(self)
 
     def quality_test(self, **extra) -> dict:
         data = {"result": "pass", "lab": "仙居县农检站", "test": "农药残留快检"}

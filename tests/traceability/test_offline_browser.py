@@ -7,8 +7,6 @@ farmer's records on a shared phone are not sent as another's."""
 
 import io
 import os
-import shutil
-import tempfile
 import time
 from datetime import datetime
 from decimal import Decimal
@@ -17,11 +15,19 @@ from zoneinfo import ZoneInfo
 from django.contrib.sessions.models import Session
 from django.contrib.staticfiles.testing import StaticLiveServerTestCase
 from django.core.files.storage import default_storage
-from django.test import override_settings
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.support import make_batch, make_crop, make_farm, make_field, make_user, make_village, requires_chromium
+from tests.support import (
+    make_batch,
+    make_crop,
+    make_farm,
+    make_field,
+    make_user,
+    make_village,
+    requires_chromium,
+    temporary_media,
+)
 from traceability import services
 from traceability.models import Batch, TraceEvent
 
@@ -64,11 +70,7 @@ class OfflineBrowserTestCase(StaticLiveServerTestCase):
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
     def setUp(self):
-        media = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, media, True)
-        override = override_settings(MEDIA_ROOT=media)
-        override.enable()
-        self.addCleanup(override.disable)
+        temporary_media(self)
         self.village = make_village("XJ")
         self.farm = make_farm(self.village)
         self.field = make_field(self.farm)

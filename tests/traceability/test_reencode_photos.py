@@ -4,8 +4,6 @@ the append-only record) without the EXIF the API used to keep, missing rendition
 is once."""
 
 import io
-import shutil
-import tempfile
 from datetime import datetime
 from io import StringIO
 from zoneinfo import ZoneInfo
@@ -13,24 +11,20 @@ from zoneinfo import ZoneInfo
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
-from django.test import TestCase, override_settings
+from django.test import TestCase
 from PIL import Image
 
 from farms import images
 from farms.models import Crop, Village
 from tests.farms.photos import GPS_IFD, phone_photo
-from tests.support import make_batch, make_crop, make_farm, make_village
+from tests.support import make_batch, make_crop, make_farm, make_village, temporary_media
 from traceability import services
 from traceability.models import EventBatch
 
 
 class ReencodePhotosTests(TestCase):
     def setUp(self):
-        media = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, media, True)
-        override = override_settings(MEDIA_ROOT=media)
-        override.enable()
-        self.addCleanup(override.disable)
+        temporary_media(self)
 
     def run_command(self) -> str:
         out = StringIO()
