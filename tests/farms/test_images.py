@@ -8,11 +8,11 @@ from datetime import datetime
 
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import TestCase, override_settings
+from django.test import TestCase
 from PIL import Image
 
 from farms.models import Recipe, Village
-from tests.support import in_english, make_batch, make_crop, make_farm, make_user, make_village
+from tests.support import in_english, make_batch, make_crop, make_farm, make_user, make_village, temporary_media
 from traceability.models import TraceEvent
 
 
@@ -37,9 +37,9 @@ def stored(path: str) -> bytes:
         return handle.read()
 
 
-@override_settings(MEDIA_ROOT="/tmp/trace-test-media")
 class PhotoUploadTests(TestCase):
     def setUp(self):
+        temporary_media(self)  # a directory of its own: names are asserted, and nothing stays behind
         in_english(self)
         self.village = make_village("XJ")
         self.carol = make_user("carol", role="coordinator", village=self.village)
