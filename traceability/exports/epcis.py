@@ -25,12 +25,13 @@ import uuid
 from datetime import UTC, datetime, time
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from farms.models import Farm
 from traceability import identifiers
 from traceability.exports.rows import EventLine, event_lines
-from traceability.models import Batch, EventBatch, Lineage, Recall, RecallHold, TraceEvent
+from traceability.models import Batch, BatchInput, EventBatch, Lineage, Recall, RecallHold, TraceEvent
 from traceability.places import zone_for
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
@@ -110,6 +111,13 @@ class _Facts:
         }
         lots = Batch.objects.filter(lot_code__in=lot_codes).select_related("crop", "farm__village", "field")
         self.lots = {lot.lot_code: lot for lot in lots}
+        self._master: _MasterData | None = None
+
+    def master_data(self) -> "_MasterData":
+        """The ILMD facts of every lot of the document, read at the first event that needs them."""
+        if self._master is None:
+            self._master = _MasterData(list(self.lots.values()))
+        return self._master
 
     def village(self, event_id: int) -> tuple[str, str, str]:
         return self.villages[event_id]
@@ -131,41 +139,61 @@ def _quantity_list(lines: list[EventLine]) -> list[dict]:
     return out
 
 
-def _harvest_span(lot: Batch, zone) -> tuple[datetime, datetime] | None:
-    """When the lot's produce was harvested: for the lot and each lot it was made from, its harvest
-    records, else its harvest date (the start of that day where the event happened)."""
-    sources = {lot.pk, *Lineage.objects.filter(descendant=lot).values_list("ancestor_id", flat=True)}
-    moments = []
-    recorded = TraceEvent.objects.effective().filter(kind=Kind.HARVEST, lines__batch_id__in=sources)
-    for batch_id, occurred in recorded.values_list("lines__batch_id", "occurred_at"):
-        sources.discard(batch_id)
-        moments.append(occurred)
-    dates = Batch.objects.filter(pk__in=sources, harvested_on__isnull=False).values_list("harvested_on", flat=True)
-    moments += [datetime.combine(day, time.min, tzinfo=zone) for day in dates]
-    return (min(moments), max(moments)) if moments else None
+class _MasterData:
+    """The lots' master data the ILMD names, for every lot of a document at once (three queries
+    however many lots): the lots each was made from, their harvest records and dates, and which of
+    them no transformation made (the ones that were grown)."""
+
+    def __init__(self, lots: list[Batch]):
+        ids = {lot.pk for lot in lots}
+        self.ancestors: dict[int, set[int]] = {pk: set() for pk in ids}
+        for ancestor, descendant in Lineage.objects.filter(descendant_id__in=ids).values_list(
+            "ancestor_id", "descendant_id"
+        ):
+            self.ancestors[descendant].add(ancestor)
+        sources = ids.union(*self.ancestors.values())
+        self.harvests: dict[int, list[datetime]] = {}
+        recorded = TraceEvent.objects.effective().filter(kind=Kind.HARVEST, lines__batch_id__in=sources)
+        for batch_id, occurred in recorded.values_list("lines__batch_id", "occurred_at"):
+            self.harvests.setdefault(batch_id, []).append(occurred)
+        self.sources = {
+            source.pk: source
+            for source in Batch.objects.filter(pk__in=sources)
+            .select_related("farm")
+            .annotate(made=Exists(BatchInput.objects.filter(output=OuterRef("pk"))))
+        }
+
+    def harvest_span(self, lot: Batch, zone) -> tuple[datetime, datetime] | None:
+        """When the lot's produce was harvested: for the lot and each lot it was made from, its
+        harvest records, else its harvest date (the start of that day where the event happened)."""
+        moments = []
+        for source in sorted({lot.pk, *self.ancestors[lot.pk]}):
+            if source in self.harvests:
+                moments += self.harvests[source]
+            elif self.sources[source].harvested_on is not None:
+                moments.append(datetime.combine(self.sources[source].harvested_on, time.min, tzinfo=zone))
+        return (min(moments), max(moments)) if moments else None
+
+    def farms(self, lot: Batch) -> list[Farm]:
+        """The farms that grew this lot's produce: the lot's own for a harvested lot, else those of
+        the lots it was made from that no transformation made, in the order they were registered."""
+        grown = [self.sources[pk] for pk in self.ancestors[lot.pk] if not self.sources[pk].made]
+        farms = {source.farm_id: source.farm for source in grown} or {lot.farm_id: lot.farm}
+        return [farms[pk] for pk in sorted(farms)]
 
 
-def _farms(lot: Batch) -> list[Farm]:
-    """The farms that grew this lot's produce: the lot's own for a harvested lot, else those of the
-    lots it was made from that no transformation made, in the order they were registered."""
-    ancestors = Lineage.objects.filter(descendant=lot).values("ancestor_id")
-    grown = Batch.objects.filter(pk__in=ancestors, inputs__isnull=True).select_related("farm")
-    farms = {source.farm_id: source.farm for source in grown} or {lot.farm_id: lot.farm}
-    return [farms[pk] for pk in sorted(farms)]
-
-
-def _ilmd(lot: Batch, zone) -> dict:
+def _ilmd(lot: Batch, zone, master: _MasterData) -> dict:
     """The lot's master data as CBV 2.0 names it (cbvmda), with our own terms for what CBV lacks."""
     crop = lot.crop
     ilmd: dict = {"cbvmda:lotNumber": lot.lot_code}
-    span = _harvest_span(lot, zone)
+    span = master.harvest_span(lot, zone)
     if span:
         ilmd["cbvmda:harvestStartDate"] = _local_iso(span[0], zone)
         ilmd["cbvmda:harvestEndDate"] = _local_iso(span[1], zone)
     ilmd["cbvmda:countryOfOrigin"] = identifiers.COUNTRY_OF_ORIGIN
     ilmd["cbvmda:farmList"] = [
         {"cbvmda:farmIdentifierType": "URI", "cbvmda:farmIdentifier": identifiers.farm_uri(farm.pk)}
-        for farm in _farms(lot)
+        for farm in master.farms(lot)
     ]
     if crop.gtin and not identifiers.is_lgtin(lot_class_uri(lot.lot_code, crop.gtin)):
         ilmd["gs1:gtin"] = crop.gtin
@@ -279,7 +307,7 @@ def _epcis_event(first: EventLine, lines: list[EventLine], correction: EventLine
             }
         ]
     if new_lot is not None:
-        event["ilmd"] = _ilmd(facts.lots[new_lot.lot_code], zone)
+        event["ilmd"] = _ilmd(facts.lots[new_lot.lot_code], zone, facts.master_data())
     event["tr:kind"] = first.kind
     for key in ("transformation", "lab", "result", "shipment"):
         if data.get(key):

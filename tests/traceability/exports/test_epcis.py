@@ -11,7 +11,9 @@ from decimal import Decimal
 from io import StringIO
 
 from django.core.management import call_command
+from django.db import connection
 from django.test import TestCase, override_settings
+from django.test.utils import CaptureQueriesContext
 
 from shipments import services as shipping
 from tests.support import make_batch, make_crop, make_farm, make_user, make_village
@@ -388,3 +390,29 @@ class IdentifierPagesTests(TestCase):
         broken["epcisBody"]["eventList"][0]["action"] = "MOVE"
         self.assertFalse(validator.is_valid(broken))
         self.assertTrue(validator.is_valid(document))
+
+
+class MasterDataQueriesTests(TestCase):
+    """The lots' master data (ILMD) is read once per document, not once per harvest event: an
+    export of many lots costs the queries of an export of two."""
+
+    def export_queries(self, lots: int) -> tuple[int, int]:
+        village = make_village(f"Q{lots}")
+        farm = make_farm(village)
+        crop = make_crop(f"C{lots}")
+        made = []
+        for number in range(1, lots + 1):
+            batch = make_batch(farm, crop, f"Q{lots}-C-20260610-{number:03d}")
+            record_batch_event(batch=batch, kind="harvest", occurred_at=at(10, 6), data={})
+            made.append(batch)
+        events = TraceEvent.objects.filter(lines__batch__in=made).distinct()
+        with CaptureQueriesContext(connection) as queries:
+            document = exports.epcis_document(events)
+        harvests = [e for e in document["epcisBody"]["eventList"] if e.get("tr:kind") == "harvest"]
+        self.assertTrue(all("cbvmda:harvestStartDate" in e["ilmd"] for e in harvests))
+        return len(harvests), len(queries)
+
+    def test_the_queries_do_not_grow_with_the_number_of_lots(self):
+        two, eight = self.export_queries(2), self.export_queries(8)
+        self.assertEqual((two[0], eight[0]), (2, 8))
+        self.assertEqual(eight[1], two[1])
