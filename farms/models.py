@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from farms import gs1, vocabulary
 from farms.images import PhotoField
-from farms.time_zones import DEFAULT_TIME_ZONE, validate_time_zone
+from farms.time_zones import time_zone_field
 
 
 def localized(obj: models.Model, field: str, language: str | None = None) -> str:
@@ -158,14 +158,7 @@ class Village(models.Model):
         db_default="",
         help_text=_("The cooperative's business number."),
     )
-    time_zone = models.CharField(
-        _("time zone"),
-        max_length=64,
-        default=DEFAULT_TIME_ZONE,
-        db_default=DEFAULT_TIME_ZONE,
-        validators=[validate_time_zone],
-        help_text=_("Where the village is, e.g. Asia/Shanghai: exported event times carry its offset."),
-    )
+    time_zone = time_zone_field(_("Where the village is, e.g. Asia/Shanghai: exported event times carry its offset."))
 
     objects = VillageQuerySet.as_manager()
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from farms import gs1
 from farms.models import Farm, Membership, Village
-from farms.time_zones import DEFAULT_TIME_ZONE, validate_time_zone
+from farms.time_zones import time_zone_field
 from traceability import permissions
 from traceability.models import Batch
 
@@ -181,14 +181,7 @@ class Store(models.Model):
         unique=True,
         validators=[gs1.validate_gln],
     )
-    time_zone = models.CharField(
-        _("time zone"),
-        max_length=64,
-        default=DEFAULT_TIME_ZONE,
-        db_default=DEFAULT_TIME_ZONE,
-        validators=[validate_time_zone],
-        help_text=_("Where the store is, e.g. Asia/Shanghai: exported event times carry its offset."),
-    )
+    time_zone = time_zone_field(_("Where the store is, e.g. Asia/Shanghai: exported event times carry its offset."))
 
     objects = StoreQuerySet.as_manager()
 

@@ -349,6 +349,26 @@ def _aggregation(first: EventLine, lines: list[EventLine], correction: EventLine
     return event
 
 
+def _recall_observed(
+    recall_id: int, state: str, moment: datetime, zone, what: list[dict], place: str, why: dict, extension: dict
+) -> tuple[datetime, dict]:
+    """A recall's lots observed as it opened or closed, at the recalled lot's village."""
+    event = {
+        "type": "ObjectEvent",
+        "eventID": _derived_id("recall", recall_id, state),
+        "eventTime": _iso(moment),
+        "eventTimeZoneOffset": _offset(moment.astimezone(zone)),
+        "recordTime": _iso(moment),
+        "action": "OBSERVE",
+        "quantityList": what,
+        **why,
+        "readPoint": {"id": place},
+        "bizLocation": {"id": place},
+        **extension,
+    }
+    return moment, event
+
+
 def _recall_events(facts: _Facts) -> list[tuple[datetime, dict]]:
     """Each recall holding a lot of the document: an ObjectEvent on the lots it held (bizStep
     holding, disposition recalled, which persists until the recall closes) and, once closed, one
@@ -365,39 +385,35 @@ def _recall_events(facts: _Facts) -> list[tuple[datetime, dict]]:
         place = identifiers.village_location(village.gln or "", village.code)
         lots = [facts.lots[code] for code in sorted(holds[recall.pk])]
         what = [{"epcClass": lot_class_uri(lot.lot_code, lot.crop.gtin or "")} for lot in lots]
-        opened = {
-            "type": "ObjectEvent",
-            "eventID": _derived_id("recall", recall.pk, "opened"),
-            "eventTime": _iso(recall.opened_at),
-            "eventTimeZoneOffset": _offset(recall.opened_at.astimezone(zone)),
-            "recordTime": _iso(recall.opened_at),
-            "action": "OBSERVE",
-            "quantityList": what,
-            "bizStep": RECALL_STEP,
-            "disposition": RECALL_DISPOSITION,
-            "persistentDisposition": {"set": [RECALL_DISPOSITION]},
-            "readPoint": {"id": place},
-            "bizLocation": {"id": place},
-            "tr:kind": "recall",
-            "tr:recallReason": recall.reason,
-        }
-        out.append((recall.opened_at, opened))
+        out.append(
+            _recall_observed(
+                recall.pk,
+                "opened",
+                recall.opened_at,
+                zone,
+                what,
+                place,
+                {
+                    "bizStep": RECALL_STEP,
+                    "disposition": RECALL_DISPOSITION,
+                    "persistentDisposition": {"set": [RECALL_DISPOSITION]},
+                },
+                {"tr:kind": "recall", "tr:recallReason": recall.reason},
+            )
+        )
         if recall.closed_at:
-            closed = {
-                "type": "ObjectEvent",
-                "eventID": _derived_id("recall", recall.pk, "closed"),
-                "eventTime": _iso(recall.closed_at),
-                "eventTimeZoneOffset": _offset(recall.closed_at.astimezone(zone)),
-                "recordTime": _iso(recall.closed_at),
-                "action": "OBSERVE",
-                "quantityList": what,
-                "bizStep": _ns(RECALL_CLOSED_STEP),
-                "persistentDisposition": {"unset": [RECALL_DISPOSITION]},
-                "readPoint": {"id": place},
-                "bizLocation": {"id": place},
-                "tr:kind": "recall_closed",
-            }
-            out.append((recall.closed_at, closed))
+            out.append(
+                _recall_observed(
+                    recall.pk,
+                    "closed",
+                    recall.closed_at,
+                    zone,
+                    what,
+                    place,
+                    {"bizStep": _ns(RECALL_CLOSED_STEP), "persistentDisposition": {"unset": [RECALL_DISPOSITION]}},
+                    {"tr:kind": "recall_closed"},
+                )
+            )
     return out
 
 
