@@ -26,11 +26,6 @@ from farms import vocabulary
 from farms.images import PhotoRenditionsField
 from farms.models import Crop, Farm, Field, Membership, Recipe, Village
 
-COORDINATES = {
-    "latitude": {"min_value": Decimal(-90), "max_value": Decimal(90)},
-    "longitude": {"min_value": Decimal(-180), "max_value": Decimal(180)},
-}
-
 
 def _unique_in_parent(serializer, attrs, model, parent: str) -> None:
     """The per-parent unique name constraints, as a field message instead of a database error."""
@@ -86,7 +81,6 @@ class VillageSerializer(StrictModelSerializer):
             "photo",
         ]
         read_only_fields = ["id", "code", "photo"]
-        extra_kwargs = COORDINATES
 
 
 class FarmSerializer(StrictModelSerializer):
@@ -135,7 +129,7 @@ class FieldSerializer(StrictModelSerializer):
         model = Field
         fields = ["id", "farm", "name_zh", "name_en", "latitude", "longitude", "area_mu", "photo"]
         read_only_fields = ["id", "photo"]
-        extra_kwargs = {**COORDINATES, "area_mu": {"min_value": Decimal("0.01")}}
+        extra_kwargs = {"area_mu": {"min_value": Decimal("0.01")}}
 
     def validate(self, attrs):
         _unique_in_parent(self, attrs, Field, "farm")

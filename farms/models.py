@@ -1,6 +1,7 @@
 """Who grows what, where: villages, farms, fields, crops, recipes and the people in them."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +19,31 @@ def localized(obj: models.Model, field: str, language: str | None = None) -> str
         if english:
             return english
     return getattr(obj, f"{field}_zh")
+
+
+def latitude_field() -> models.DecimalField:
+    """A place's latitude (a village, a field, a store), in degrees: the range is checked by every
+    door through the field's validators, and by the database's CHECK where the model has one."""
+    return models.DecimalField(
+        _("latitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+
+
+def longitude_field() -> models.DecimalField:
+    """A place's longitude, in degrees (as latitude_field)."""
+    return models.DecimalField(
+        _("longitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
 
 
 class CropCategory(models.TextChoices):
@@ -134,8 +160,8 @@ class Village(models.Model):
     province_en = models.CharField(_("province (English)"), max_length=50, blank=True)
     county_zh = models.CharField(_("county (Chinese)"), max_length=50)
     county_en = models.CharField(_("county (English)"), max_length=50, blank=True)
-    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
-    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    latitude = latitude_field()
+    longitude = longitude_field()
     story_zh = models.TextField(_("story (Chinese)"), blank=True)
     story_en = models.TextField(_("story (English)"), blank=True)
     photo = PhotoField(_("photo"), upload_to="villages/", blank=True)
@@ -278,8 +304,8 @@ class Field(models.Model):
     farm = models.ForeignKey(Farm, verbose_name=_("farm"), on_delete=models.PROTECT, related_name="fields")
     name_zh = models.CharField(_("name (Chinese)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
-    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
-    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    latitude = latitude_field()
+    longitude = longitude_field()
     area_mu = models.DecimalField(_("area (mu)"), max_digits=8, decimal_places=2, null=True, blank=True)
     photo = PhotoField(
         _("photo"),

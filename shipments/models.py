@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from farms import gs1
-from farms.models import Farm, Membership, Village
+from farms.models import Farm, Membership, Village, latitude_field, longitude_field
 from farms.time_zones import time_zone_field
 from traceability import permissions
 from traceability.models import Batch
@@ -157,22 +157,8 @@ class Store(models.Model):
     # Public on the consumer page: the number a shopper calls about a recall.
     phone = models.CharField(_("customer phone"), max_length=32, blank=True, validators=[validate_store_phone])
     # For the consumer page's village-to-store distance (no map service is asked); ranges as a village's.
-    latitude = models.DecimalField(
-        _("latitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-90), MaxValueValidator(90)],
-    )
-    longitude = models.DecimalField(
-        _("longitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-180), MaxValueValidator(180)],
-    )
+    latitude = latitude_field()
+    longitude = longitude_field()
     gln = models.CharField(
         _("GLN"),
         max_length=13,

@@ -103,6 +103,19 @@ class FarmTenancyTests(TestCase):
         self.assertEqual(response.status_code, 409)
         self.assertTrue(Farm.objects.filter(pk=self.w.farm.pk).exists())
 
+    def test_coordinates_out_of_range_are_refused_for_villages_and_fields_and_change_nothing(self):
+        client = api_client(self.w.carol)
+        field = make_field(self.w.farm, name_zh="北坡")
+        for url, place in ((f"{V1}/villages/{self.w.xj.pk}/", self.w.xj), (f"{V1}/fields/{field.pk}/", field)):
+            with self.subTest(url=url):
+                response = client.patch(url, {"latitude": "90.5", "longitude": "-180.000001"}, format="json")
+                self.assertEqual(response.status_code, 400)
+                body = response.json()["error"]
+                self.assertEqual(body["fields"]["latitude"], ["Ensure this value is less than or equal to 90."])
+                self.assertEqual(body["fields"]["longitude"], ["Ensure this value is greater than or equal to -180."])
+                place.refresh_from_db()
+                self.assertEqual((place.latitude, place.longitude), (None, None))
+
     def test_a_coordinator_edits_their_villages_story_but_not_its_code(self):
         client = api_client(self.w.carol)
         response = client.patch(f"{V1}/villages/{self.w.xj.pk}/", {"story_en": "Waxberries since the Tang."})
